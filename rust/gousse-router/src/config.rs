@@ -1,0 +1,56 @@
+//! What a router is built from: the options of `gousse run` and of the `[router]`
+//! table of the TOML config, after the binary has merged them.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+/// The real network's id (common-structures.rst, RouterInfo option `netId`).
+pub const MAIN_NET_ID: u8 = 2;
+
+/// Router configuration.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RouterConfig {
+    /// Keys, SQLite database and logs live here.
+    pub data_dir: PathBuf,
+    /// Network id: 2 for the real network, anything else for a private one.
+    pub net_id: u8,
+    /// Address to bind and publish for NTCP2; `None` binds all and publishes nothing
+    /// until an address is known.
+    pub host: Option<IpAddr>,
+    /// NTCP2 port; 0 picks a random port once and keeps it in the data directory.
+    pub port: u16,
+    /// Act as a floodfill.
+    pub floodfill: bool,
+    /// Local reseed sources: directories of `routerInfo-*.dat`, `.zip` or `.su3` files.
+    pub reseed_from: Vec<PathBuf>,
+    /// HTTPS reseed servers (the real network's list by default); empty disables.
+    pub reseed_urls: Vec<String>,
+    /// Extra directory of trusted reseed signer certificates (`*.crt`), beside the
+    /// bundled ones.
+    pub reseed_certificates: Option<PathBuf>,
+    /// Accept and publish non-public addresses (test networks).
+    pub allow_private_addresses: bool,
+    /// Local web console and JSON status API; `None` disables it.
+    pub console: Option<SocketAddr>,
+    /// Upper bound on NTCP2 sessions, inbound and outbound together.
+    pub max_sessions: usize,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("gousse-data"),
+            net_id: MAIN_NET_ID,
+            host: None,
+            port: 0,
+            floodfill: false,
+            reseed_from: Vec::new(),
+            reseed_urls: Vec::new(),
+            reseed_certificates: None,
+            allow_private_addresses: false,
+            console: Some(SocketAddr::from(([127, 0, 0, 1], 7070))),
+            max_sessions: 256,
+        }
+    }
+}
