@@ -1,1 +1,27 @@
-//! placeholder
+#![doc = include_str!("../README.md")]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod page;
+mod server;
+
+pub use gousse_router::Status;
+pub use page::{human_bytes, human_duration, render_page};
+pub use server::{
+    serve, Console, StatusSource, CONNECTION_LIFETIME, HEADER_READ_TIMEOUT, MAX_CONNECTIONS,
+    MAX_HEADERS, MAX_HEADER_BYTES,
+};
+
+/// Errors of the console.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConsoleError {
+    /// The listening socket could not be bound (address in use, no permission, ...).
+    #[error("cannot bind the console to {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,537 @@
+//! The effective configuration: defaults, then the TOML file, then the command line.
+//!
+//! The file has one optional top-level key, `log`, and one table, `[router]`, whose keys
+//! are the fields of [`RouterConfig`] (unknown keys are refused by its
+//! `deny_unknown_fields`). One extension: `console = false` disables the console, since
+//! TOML has no null.
+
+use std::path::{Path, PathBuf};
+
+use gousse_router::RouterConfig;
+
+use crate::cli::RunArgs;
+
+/// The example file printed by `gousse config-example`.
+pub(crate) const EXAMPLE: &str = include_str!("../gousse.example.toml");
+
+/// Log filter used when neither `--log`, `RUST_LOG` nor the file sets one.
+pub(crate) const DEFAULT_LOG: &str = "info";
+
+/// Top-level keys of the config file.
+const TOP_LEVEL_KEYS: [&str; 2] = ["log", "router"];
+
+/// Everything `gousse run` needs, merged and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Settings {
+    /// What the router is built from.
+    pub(crate) router: RouterConfig,
+    /// tracing's EnvFilter directive string.
+    pub(crate) log: String,
+}
+
+/// A configuration the user must fix: exit code 2.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub(crate) enum ConfigError {
+    /// The file could not be read.
+    #[error("config file {}: cannot read it: {reason}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        reason: String,
+    },
+    /// The file is not valid TOML.
+    #[error("config file {}: {reason}", path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// toml's message, with line and column.
+        reason: String,
+    },
+    /// A key the file may not have.
+    #[error("config file {}: unknown key `{key}` {place}{expected}", path.display())]
+    UnknownKey {
+        /// The file.
+        path: PathBuf,
+        /// The key as written.
+        key: String,
+        /// "in `[router]`" or "at the top level".
+        place: &'static str,
+        /// "; expected one of ..." or "".
+        expected: String,
+    },
+    /// A known key with a value of the wrong type or out of range.
+    #[error("config file {}: {place}: {reason}", path.display())]
+    Value {
+        /// The file.
+        path: PathBuf,
+        /// Where: `` `log` ``, `[router]`, `` invalid value for `port` in [router] ``.
+        place: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A merged value that is not acceptable, whichever source gave it.
+    #[error("invalid {what}: {reason}")]
+    Invalid {
+        /// The option, e.g. `--reseed-url` / `reseed_urls`.
+        what: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// What the file says, before the command line is applied.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct FileConfig {
+    /// The `[router]` table over the defaults.
+    pub(crate) router: RouterConfig,
+    /// The top-level `log` key.
+    pub(crate) log: Option<String>,
+}
+
+/// Reads and parses a config file.
+pub(crate) fn load_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|err| ConfigError::Read {
+        path: path.to_owned(),
+        reason: err.to_string(),
+    })?;
+    parse_file(path, &text)
+}
+
+/// Parses the text of a config file; `path` only names it in errors.
+pub(crate) fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
+    let mut top: toml::Table = toml::from_str(text).map_err(|err| ConfigError::Syntax {
+        path: path.to_owned(),
+        reason: err.to_string().trim_end().to_owned(),
+    })?;
+    if let Some(key) = top.keys().find(|k| !TOP_LEVEL_KEYS.contains(&k.as_str())) {
+        return Err(ConfigError::UnknownKey {
+            path: path.to_owned(),
+            key: key.clone(),
+            place: "at the top level",
+            expected: "; expected `log` or a [router] table".to_owned(),
+        });
+    }
+    let value_error = |place: &str, reason: String| ConfigError::Value {
+        path: path.to_owned(),
+        place: place.to_owned(),
+        reason,
+    };
+
+    let log = match top.remove("log") {
+        None => None,
+        Some(toml::Value::String(s)) => Some(s),
+        Some(other) => {
+            return Err(value_error(
+                "`log`",
+                format!("expected a string, found {}", other.type_str()),
+            ))
+        }
+    };
+
+    let mut table = match top.remove("router") {
+        None => toml::Table::new(),
+        Some(toml::Value::Table(t)) => t,
+        Some(other) => {
+            return Err(value_error(
+                "`router`",
+                format!("expected a table, found {}", other.type_str()),
+            ))
+        }
+    };
+    // `console = false` disables the console; `console = true` keeps the default.
+    let console_switch = match table.get("console") {
+        Some(toml::Value::Boolean(on)) => Some(*on),
+        _ => None,
+    };
+    if console_switch.is_some() {
+        table.remove("console");
+    }
+
+    let mut router: RouterConfig = toml::Value::Table(table.clone())
+        .try_into()
+        .map_err(|err: toml::de::Error| router_error(path, &table, err.message()))?;
+    if console_switch == Some(false) {
+        router.console = None;
+    }
+    Ok(FileConfig { router, log })
+}
+
+/// Turns serde's message about `[router]` into one that names the file and key.
+fn router_error(path: &Path, table: &toml::Table, message: &str) -> ConfigError {
+    let message = message.trim();
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        if let Some((key, tail)) = rest.split_once('`') {
+            let expected = tail
+                .strip_prefix(", expected ")
+                .map(|list| format!("; expected {list}"))
+                .unwrap_or_default();
+            return ConfigError::UnknownKey {
+                path: path.to_owned(),
+                key: key.to_owned(),
+                place: "in [router]",
+                expected,
+            };
+        }
+    }
+    // serde does not say which key held the bad value: find the first key that fails
+    // on its own (every field has a default, so one key alone is a complete table).
+    let culprit = table.iter().find_map(|(key, value)| {
+        let mut alone = toml::Table::new();
+        alone.insert(key.clone(), value.clone());
+        let result: Result<RouterConfig, _> = toml::Value::Table(alone).try_into();
+        result
+            .err()
+            .map(|err| (key.clone(), err.message().trim().to_owned()))
+    });
+    let (place, reason) = match culprit {
+        Some((key, reason)) => (format!("invalid value for `{key}` in [router]"), reason),
+        None => ("[router]".to_owned(), message.to_owned()),
+    };
+    ConfigError::Value {
+        path: path.to_owned(),
+        place,
+        reason: reason.replace('\n', " "),
+    }
+}
+
+/// Merges defaults, the file (if any), the command line and `RUST_LOG` (given as
+/// `env_log`), then checks the result.
+pub(crate) fn settings(args: &RunArgs, env_log: Option<String>) -> Result<Settings, ConfigError> {
+    let file = match &args.config {
+        Some(path) => load_file(path)?,
+        None => FileConfig::default(),
+    };
+    let mut router = file.router;
+
+    if let Some(dir) = &args.data_dir {
+        router.data_dir = dir.clone();
+    }
+    if let Some(net_id) = args.net_id {
+        router.net_id = net_id;
+    }
+    if let Some(host) = args.host {
+        router.host = Some(host);
+    }
+    if let Some(port) = args.port {
+        router.port = port;
+    }
+    if let Some(floodfill) = args.floodfill {
+        router.floodfill = floodfill;
+    }
+    // Lists given on the command line replace the file's lists.
+    if !args.reseed_from.is_empty() {
+        router.reseed_from = args.reseed_from.clone();
+    }
+    if !args.reseed_urls.is_empty() {
+        router.reseed_urls = args.reseed_urls.clone();
+    }
+    if let Some(dir) = &args.reseed_certificates {
+        router.reseed_certificates = Some(dir.clone());
+    }
+    if let Some(allow) = args.allow_private_addresses {
+        router.allow_private_addresses = allow;
+    }
+    if let Some(console) = args.console {
+        router.console = Some(console);
+    }
+    if args.no_console {
+        router.console = None;
+    }
+    if let Some(max) = args.max_sessions {
+        router.max_sessions = max;
+    }
+
+    let log = args
+        .log
+        .clone()
+        .or(env_log.filter(|s| !s.trim().is_empty()))
+        .or(file.log)
+        .unwrap_or_else(|| DEFAULT_LOG.to_owned());
+
+    let settings = Settings { router, log };
+    validate(&settings)?;
+    Ok(settings)
+}
+
+/// Checks what the types alone do not.
+fn validate(settings: &Settings) -> Result<(), ConfigError> {
+    let router = &settings.router;
+    if router.data_dir.as_os_str().is_empty() {
+        return Err(ConfigError::Invalid {
+            what: "--data-dir / data_dir",
+            reason: "must not be empty".to_owned(),
+        });
+    }
+    for url in &router.reseed_urls {
+        check_reseed_url(url).map_err(|reason| ConfigError::Invalid {
+            what: "--reseed-url / reseed_urls",
+            reason: format!("{url:?}: {reason}"),
+        })?;
+    }
+    if router.max_sessions == 0 {
+        return Err(ConfigError::Invalid {
+            what: "--max-sessions / max_sessions",
+            reason: "must be at least 1".to_owned(),
+        });
+    }
+    tracing_subscriber::EnvFilter::try_new(&settings.log).map_err(|err| ConfigError::Invalid {
+        what: "--log / RUST_LOG / log",
+        reason: format!("{:?}: {err}", settings.log),
+    })?;
+    Ok(())
+}
+
+/// A reseed URL must be `https://host[:port][/path]`.
+fn check_reseed_url(url: &str) -> Result<(), &'static str> {
+    let rest = url
+        .strip_prefix("https://")
+        .ok_or("must start with https://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty() {
+        return Err("has no host");
+    }
+    if authority.contains('@') {
+        return Err("must not carry credentials");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains spaces or control characters");
+    }
+    Ok(())
+}
+
+/// The effective configuration as a config file that `gousse run --config` reads back.
+pub(crate) fn to_toml(settings: &Settings) -> Result<String, toml::ser::Error> {
+    let mut router = toml::Table::try_from(&settings.router)?;
+    if settings.router.console.is_none() {
+        router.insert("console".to_owned(), toml::Value::Boolean(false));
+    }
+    let mut top = toml::Table::new();
+    top.insert("log".to_owned(), toml::Value::String(settings.log.clone()));
+    top.insert("router".to_owned(), toml::Value::Table(router));
+    let mut text = toml::to_string(&top)?;
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use std::net::{IpAddr, SocketAddr};
+
+    fn parse(text: &str) -> Result<FileConfig, ConfigError> {
+        parse_file(Path::new("test.toml"), text)
+    }
+
+    fn file_with(text: &str) -> (tempfile::NamedTempFile, RunArgs) {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+        let args = RunArgs {
+            config: Some(file.path().to_owned()),
+            ..RunArgs::default()
+        };
+        (file, args)
+    }
+
+    #[test]
+    fn example_parses_to_the_defaults() {
+        let file = parse(EXAMPLE).unwrap();
+        assert_eq!(file.router, RouterConfig::default());
+        assert_eq!(file.log.as_deref(), Some(DEFAULT_LOG));
+    }
+
+    #[test]
+    fn empty_file_and_no_file_give_defaults() {
+        assert_eq!(parse("").unwrap(), FileConfig::default());
+        let s = settings(&RunArgs::default(), None).unwrap();
+        assert_eq!(s.router, RouterConfig::default());
+        assert_eq!(s.log, "info");
+    }
+
+    #[test]
+    fn file_values_are_taken() {
+        let file = parse(
+            "log = \"debug\"\n[router]\nnet_id = 9\nhost = \"10.1.2.3\"\nport = 4567\n\
+             floodfill = true\nreseed_from = [\"/a\", \"/b.su3\"]\nconsole = \"127.0.0.1:9999\"\n",
+        )
+        .unwrap();
+        assert_eq!(file.log.as_deref(), Some("debug"));
+        assert_eq!(file.router.net_id, 9);
+        assert_eq!(file.router.host, Some(IpAddr::from([10, 1, 2, 3])));
+        assert_eq!(file.router.port, 4567);
+        assert!(file.router.floodfill);
+        assert_eq!(
+            file.router.reseed_from,
+            vec![PathBuf::from("/a"), PathBuf::from("/b.su3")]
+        );
+        assert_eq!(
+            file.router.console,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9999)))
+        );
+    }
+
+    #[test]
+    fn console_false_disables_console_true_keeps_default() {
+        assert_eq!(
+            parse("[router]\nconsole = false").unwrap().router.console,
+            None
+        );
+        assert_eq!(
+            parse("[router]\nconsole = true").unwrap().router.console,
+            RouterConfig::default().console
+        );
+    }
+
+    #[test]
+    fn command_line_wins_over_file() {
+        let (_f, mut args) = file_with(
+            "log = \"warn\"\n[router]\nport = 1111\nnet_id = 5\nfloodfill = true\n\
+             reseed_urls = [\"https://file.example/\"]\n",
+        );
+        args.port = Some(2222);
+        args.reseed_urls = vec!["https://cli.example/".into()];
+        args.floodfill = Some(false);
+        args.no_console = true;
+        let s = settings(&args, Some("error".into())).unwrap();
+        assert_eq!(s.router.port, 2222, "flag wins");
+        assert_eq!(s.router.net_id, 5, "file value kept where no flag");
+        assert!(!s.router.floodfill, "--floodfill=false overrides the file");
+        assert_eq!(
+            s.router.reseed_urls,
+            vec!["https://cli.example/".to_owned()]
+        );
+        assert_eq!(s.router.console, None);
+        assert_eq!(s.log, "error", "RUST_LOG wins over the file");
+        args.log = Some("trace".into());
+        assert_eq!(settings(&args, Some("error".into())).unwrap().log, "trace");
+        args.log = None;
+        assert_eq!(settings(&args, None).unwrap().log, "warn");
+    }
+
+    #[test]
+    fn unknown_router_key_is_named() {
+        let err = parse("[router]\nprot = 7070\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("config file test.toml: unknown key `prot` in [router]"),
+            "{msg}"
+        );
+        assert!(msg.contains("port"), "lists the known keys: {msg}");
+    }
+
+    #[test]
+    fn unknown_top_level_key_or_table_is_named() {
+        let msg = parse("colour = 1\n").unwrap_err().to_string();
+        assert!(
+            msg.contains("unknown key `colour` at the top level"),
+            "{msg}"
+        );
+        let msg = parse("[routr]\nport = 1\n").unwrap_err().to_string();
+        assert!(msg.contains("unknown key `routr`"), "{msg}");
+    }
+
+    #[test]
+    fn bad_values_in_file_are_refused() {
+        for (text, needle) in [
+            (
+                "[router]\nport = \"abc\"",
+                "invalid value for `port` in [router]",
+            ),
+            (
+                "[router]\nnet_id = 2\nport = 70000",
+                "invalid value for `port` in [router]",
+            ),
+            (
+                "[router]\nnet_id = 300",
+                "invalid value for `net_id` in [router]",
+            ),
+            (
+                "[router]\nhost = \"not-an-ip\"",
+                "invalid value for `host` in [router]",
+            ),
+            (
+                "[router]\nconsole = \"localhost\"",
+                "invalid value for `console`",
+            ),
+            (
+                "[router]\nreseed_from = \"/one\"",
+                "invalid value for `reseed_from`",
+            ),
+            ("log = 3", "`log`"),
+            ("router = 1", "`router`"),
+        ] {
+            let err = parse(text).unwrap_err();
+            let msg = err.to_string();
+            assert!(matches!(err, ConfigError::Value { .. }), "{text}: {msg}");
+            assert!(msg.starts_with("config file test.toml: "), "{msg}");
+            assert!(msg.contains(needle), "{text}: {msg}");
+        }
+        let msg = parse("[router\nport = 1").unwrap_err().to_string();
+        assert!(msg.contains("line 1"), "syntax errors say where: {msg}");
+    }
+
+    #[test]
+    fn bad_merged_values_are_refused() {
+        let mut args = RunArgs {
+            reseed_urls: vec!["http://plain.example/".into()],
+            ..RunArgs::default()
+        };
+        let msg = settings(&args, None).unwrap_err().to_string();
+        assert!(
+            msg.contains("--reseed-url") && msg.contains("https://"),
+            "{msg}"
+        );
+        args.reseed_urls = vec!["https:///nohost".into()];
+        assert!(settings(&args, None).is_err());
+        args.reseed_urls = vec!["https://user:pw@host/".into()];
+        assert!(settings(&args, None).is_err());
+        args.reseed_urls = vec!["https://reseed.example:8443/path/".into()];
+        assert!(settings(&args, None).is_ok());
+
+        let args = RunArgs {
+            log: Some("info,[[".into()),
+            ..RunArgs::default()
+        };
+        assert!(settings(&args, None)
+            .unwrap_err()
+            .to_string()
+            .contains("--log"));
+        let args = RunArgs {
+            max_sessions: Some(0),
+            ..RunArgs::default()
+        };
+        assert!(settings(&args, None).is_err());
+    }
+
+    #[test]
+    fn missing_file_is_a_clear_error() {
+        let args = RunArgs {
+            config: Some("/nonexistent/gousse.toml".into()),
+            ..RunArgs::default()
+        };
+        let msg = settings(&args, None).unwrap_err().to_string();
+        assert!(
+            msg.starts_with("config file /nonexistent/gousse.toml: cannot read it"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn printed_config_reads_back_the_same() {
+        let args = RunArgs {
+            host: Some(IpAddr::from([192, 0, 2, 1])),
+            port: Some(1234),
+            no_console: true,
+            reseed_certificates: Some("/certs".into()),
+            log: Some("debug".into()),
+            ..RunArgs::default()
+        };
+        let s = settings(&args, None).unwrap();
+        let text = to_toml(&s).unwrap();
+        let back = parse(&text).unwrap();
+        assert_eq!(back.router, s.router);
+        assert_eq!(back.log.as_deref(), Some("debug"));
+    }
+}
