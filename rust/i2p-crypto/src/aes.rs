@@ -12,7 +12,7 @@ pub const BLOCK_LEN: usize = 16;
 /// Encrypts `data` (a multiple of 16 bytes) in place with AES-256-CBC. Returns the
 /// last ciphertext block, the IV to continue the chain with (NTCP2 message 2 uses it).
 pub fn cbc_encrypt(key: &[u8; 32], iv: &[u8; 16], data: &mut [u8]) -> crate::Result<[u8; 16]> {
-    if data.len() % BLOCK_LEN != 0 {
+    if !data.len().is_multiple_of(BLOCK_LEN) {
         return Err(crate::Error::BadLength("AES-CBC data not a multiple of 16"));
     }
     let mut enc = cbc::Encryptor::<Aes256>::new(key.into(), iv.into());
@@ -25,7 +25,7 @@ pub fn cbc_encrypt(key: &[u8; 32], iv: &[u8; 16], data: &mut [u8]) -> crate::Res
 /// Decrypts `data` (a multiple of 16 bytes) in place with AES-256-CBC. Returns the last
 /// ciphertext block (the next IV of the chain).
 pub fn cbc_decrypt(key: &[u8; 32], iv: &[u8; 16], data: &mut [u8]) -> crate::Result<[u8; 16]> {
-    if data.len() % BLOCK_LEN != 0 {
+    if !data.len().is_multiple_of(BLOCK_LEN) {
         return Err(crate::Error::BadLength("AES-CBC data not a multiple of 16"));
     }
     let next_iv = last_block(data, iv);
