@@ -94,7 +94,7 @@ mod test {
         );
         assert_eq!(&last[..], &data[16..]);
         let last_ct = cbc_decrypt(&key, &iv, &mut data).unwrap();
-        assert_eq!(hex::encode(&last_ct), "9cfc4e967edb808d679f777bc6702c7d");
+        assert_eq!(hex::encode(last_ct), "9cfc4e967edb808d679f777bc6702c7d");
         assert_eq!(
             hex::encode(&data),
             "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
