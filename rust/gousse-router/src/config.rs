@@ -24,8 +24,12 @@ pub struct RouterConfig {
     pub floodfill: bool,
     /// Local reseed sources: directories of `routerInfo-*.dat`, `.zip` or `.su3` files.
     pub reseed_from: Vec<PathBuf>,
-    /// HTTPS reseed servers (the real network's list by default); empty disables.
+    /// HTTPS reseed servers. Empty means the real network's list when `net_id` is 2,
+    /// and none on any other network.
     pub reseed_urls: Vec<String>,
+    /// Reseed at start when the netDb holds fewer RouterInfos than this (i2pd's
+    /// `reseed.threshold`, 25 by default).
+    pub reseed_threshold: usize,
     /// Extra directory of trusted reseed signer certificates (`*.crt`), beside the
     /// bundled ones.
     pub reseed_certificates: Option<PathBuf>,
@@ -47,6 +51,7 @@ impl Default for RouterConfig {
             floodfill: false,
             reseed_from: Vec::new(),
             reseed_urls: Vec::new(),
+            reseed_threshold: 25,
             reseed_certificates: None,
             allow_private_addresses: false,
             console: Some(SocketAddr::from(([127, 0, 0, 1], 7070))),

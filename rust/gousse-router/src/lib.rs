@@ -1,8 +1,393 @@
-//! Gousse's router runtime (being written): the only layer that reads a clock or
-//! owns a socket. See docs/ARCHITECTURE.md.
+//! Gousse's router runtime: the only layer that reads a clock or owns a socket.
+//!
+//! [`Router::start`] creates or loads the router's keys (`router.keys`, 0600), opens
+//! the netDb store (`netdb.sqlite`), reseeds if the netDb is nearly empty, binds the
+//! NTCP2 listener, and spawns the core task (netDb and session table) and the
+//! listener. See docs/ARCHITECTURE.md.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod addr;
 pub mod config;
+mod core;
+mod counters;
+pub mod keys;
+pub mod our_info;
+mod persist;
 pub mod status;
+mod transport;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use i2p_netdb::{NetDb, NetDbConfig, RouterHash};
+use i2p_wire::router_info::{RouterInfo, UncheckedRouterInfo};
+use i2p_wire::Hash;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
 
 pub use config::RouterConfig;
-pub use status::Status;
+pub use status::{SessionCounts, Status};
+
+use crate::core::{now, summarize, unix_ms, Core, CoreCmd, OurInfo};
+use crate::counters::Counters;
+use crate::keys::RouterKeys;
+use crate::persist::{record, Persister};
+use crate::transport::{TransportCtx, TransportEvent};
+
+/// Name of the netDb database inside the data directory.
+pub const NETDB_FILE: &str = "netdb.sqlite";
+/// Store key of the NTCP2 port picked for a config with port 0.
+const PORT_STATE_KEY: &str = "ntcp2.port";
+
+/// Why a router could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The data directory could not be created or used.
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The key file could not be read or written.
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    /// The netDb database could not be opened.
+    #[error("netDb store: {0}")]
+    Store(#[from] gousse_store::Error),
+    /// The configuration cannot work.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The NTCP2 port could not be bound.
+    #[error("binding NTCP2 on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Our RouterInfo could not be built.
+    #[error("building our RouterInfo: {0}")]
+    RouterInfo(#[from] i2p_wire::Error),
+}
+
+/// A running router. Cheap to share behind an `Arc`; [`Router::shutdown`] stops it.
+pub struct Router {
+    status: Arc<Mutex<Status>>,
+    started: std::time::Instant,
+    commands: mpsc::Sender<CoreCmd>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    router_hash: Hash,
+    ntcp2_addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("router_hash", &self.router_hash.to_base64())
+            .finish()
+    }
+}
+
+impl Router {
+    /// Starts a router: keys, netDb, reseed if needed, NTCP2 listener, core task.
+    pub async fn start(config: RouterConfig) -> Result<Router, StartError> {
+        let data_dir = config.data_dir.clone();
+        create_data_dir(&data_dir)?;
+        let (keys, created) = RouterKeys::load_or_create(&data_dir)?;
+        let keys = Arc::new(keys);
+        let our_hash = our_info::our_identity(&keys).hash();
+        info!(target: "gousse::router", router = %our_hash, new_identity = created, "starting");
+
+        let mut store = gousse_store::Store::open(data_dir.join(NETDB_FILE))?;
+        let port = match config.port {
+            0 => pick_port(&mut store)?,
+            p => p,
+        };
+        if let Some(host) = config.host {
+            if !config.allow_private_addresses && !addr::is_public(host) {
+                return Err(StartError::Config(format!(
+                    "--host {host} is not a public address; use --allow-private-addresses for a test network"
+                )));
+            }
+        }
+        let loaded = store.load_router_infos()?;
+        let persist = Persister::start(store).map_err(|source| StartError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+
+        // The netDb, from SQLite first.
+        let mut ndb_cfg = NetDbConfig::new(RouterHash(our_hash.0));
+        ndb_cfg.floodfill = config.floodfill;
+        let mut netdb = NetDb::new(ndb_cfg, now());
+        let mut routers: HashMap<Hash, Arc<RouterInfo>> = HashMap::new();
+        let from_store = add_verified(
+            &mut netdb,
+            &mut routers,
+            loaded.into_iter().map(|r| r.bytes),
+            config.net_id,
+            &our_hash,
+            None,
+        );
+        info!(target: "gousse::netdb", routers = from_store, "netDb loaded from {}", NETDB_FILE);
+        if netdb.router_count() < config.reseed_threshold {
+            let got = reseed(&config).await;
+            let added = add_verified(
+                &mut netdb,
+                &mut routers,
+                got.into_iter(),
+                config.net_id,
+                &our_hash,
+                Some(&persist),
+            );
+            info!(target: "gousse::netdb", routers = added, "reseeded");
+        }
+
+        // NTCP2.
+        let bind = transport::bind_addr(config.host, port);
+        let listener = TcpListener::bind(bind)
+            .await
+            .map_err(|source| StartError::Bind { addr: bind, source })?;
+        let published_addr = config.host.map(|h| SocketAddr::new(h, port));
+        let first_ri = our_info::build(
+            &keys,
+            published_addr,
+            config.net_id,
+            config.floodfill,
+            unix_ms(),
+        )?;
+        let (ri_tx, ri_rx) = watch::channel(Arc::new(first_ri));
+        let counters = Arc::new(Counters::default());
+        let (ev_tx, ev_rx) = mpsc::channel::<TransportEvent>(1024);
+        let ntcp2_config = i2p_ntcp2::Config {
+            net_id: config.net_id,
+            ..Default::default()
+        };
+        let ctx = Arc::new(TransportCtx {
+            config: ntcp2_config,
+            keys: keys.clone(),
+            our_hash,
+            our_router_info: ri_rx,
+            replay: i2p_ntcp2::ReplayFilter::shared(
+                i2p_ntcp2::replay::DEFAULT_REPLAY_CAPACITY,
+                i2p_ntcp2::replay::DEFAULT_REPLAY_WINDOW,
+            ),
+            events: ev_tx,
+            counters: counters.clone(),
+            net_id: config.net_id,
+            allow_private: config.allow_private_addresses,
+            slots: Arc::new(Semaphore::new(config.max_sessions.max(1))),
+            next_conn: Default::default(),
+        });
+
+        let status = Arc::new(Mutex::new(Status {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            net_id: config.net_id,
+            router_hash: our_hash.to_base64(),
+            ntcp2_address: published_addr.map(|a| a.to_string()),
+            floodfill: config.floodfill,
+            ..Status::default()
+        }));
+        let our = OurInfo {
+            keys,
+            published_addr,
+            net_id: config.net_id,
+            floodfill: config.floodfill,
+            tx: ri_tx,
+        };
+        let core = Core::new(
+            netdb,
+            routers,
+            ctx.clone(),
+            persist,
+            counters,
+            our,
+            status.clone(),
+        );
+        let (cmd_tx, cmd_rx) = mpsc::channel(8);
+        let core_task = tokio::spawn(core.run(ev_rx, cmd_rx));
+        let listener_task = tokio::spawn(transport::run_listener(listener, ctx));
+        info!(target: "gousse::router", ntcp2 = %bind, published = ?published_addr, "router running");
+        Ok(Router {
+            status,
+            started: std::time::Instant::now(),
+            commands: cmd_tx,
+            tasks: Mutex::new(vec![core_task, listener_task]),
+            router_hash: our_hash,
+            ntcp2_addr: published_addr.unwrap_or(bind),
+        })
+    }
+
+    /// A snapshot of the router's state.
+    pub fn status(&self) -> Status {
+        let mut st = self.status.lock().map(|s| s.clone()).unwrap_or_default();
+        st.uptime_s = self.started.elapsed().as_secs();
+        st
+    }
+
+    /// Our router hash.
+    pub fn router_hash(&self) -> Hash {
+        self.router_hash
+    }
+
+    /// The NTCP2 address we listen on (the published one if any).
+    pub fn ntcp2_addr(&self) -> SocketAddr {
+        self.ntcp2_addr
+    }
+
+    /// Stops the router: sessions are closed with a Termination block, pending netDb
+    /// writes are flushed. Waits at most `deadline`.
+    pub async fn shutdown_within(&self, deadline: Duration) {
+        let _ = self.commands.send(CoreCmd::Shutdown).await;
+        let tasks: Vec<JoinHandle<()>> = match self.tasks.lock() {
+            Ok(mut t) => t.drain(..).collect(),
+            Err(_) => Vec::new(),
+        };
+        let mut iter = tasks.into_iter();
+        if let Some(core) = iter.next() {
+            if tokio::time::timeout(deadline, core).await.is_err() {
+                warn!(target: "gousse::router", "core did not stop within {deadline:?}");
+            }
+        }
+        for t in iter {
+            t.abort();
+        }
+    }
+
+    /// [`Router::shutdown_within`] ten seconds.
+    pub async fn shutdown(&self) {
+        self.shutdown_within(Duration::from_secs(10)).await
+    }
+}
+
+fn create_data_dir(dir: &Path) -> Result<(), StartError> {
+    let err = |source| StartError::DataDir {
+        path: dir.display().to_string(),
+        source,
+    };
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir).map_err(err)
+}
+
+/// A random port in I2P's usual range (9000-31000), chosen once and kept.
+fn pick_port(store: &mut gousse_store::Store) -> Result<u16, StartError> {
+    if let Some(p) = store
+        .state(PORT_STATE_KEY)?
+        .and_then(|v| v.parse::<u16>().ok())
+    {
+        return Ok(p);
+    }
+    let p = 9000 + u16::try_from(i2p_crypto::random_below(22000)).unwrap_or(0);
+    store.set_state(PORT_STATE_KEY, &p.to_string())?;
+    Ok(p)
+}
+
+/// Parses, verifies and adds RouterInfos; returns how many were added. Those from a
+/// reseed are also persisted.
+fn add_verified(
+    netdb: &mut NetDb,
+    routers: &mut HashMap<Hash, Arc<RouterInfo>>,
+    items: impl Iterator<Item = Vec<u8>>,
+    net_id: u8,
+    our_hash: &Hash,
+    persist: Option<&Persister>,
+) -> usize {
+    let mut added = 0;
+    for bytes in items {
+        let ri = match UncheckedRouterInfo::parse(&bytes).and_then(|u| u.verify()) {
+            Ok(ri) => ri,
+            Err(e) => {
+                warn!(target: "gousse::netdb", "skipping a RouterInfo: {e}");
+                continue;
+            }
+        };
+        if &ri.hash() == our_hash || ri.net_id().unwrap_or(2) != u32::from(net_id) {
+            continue;
+        }
+        let outcome = netdb.add_router(now(), summarize(&ri, net_id));
+        if outcome.is_stored() {
+            if let Some(p) = persist {
+                p.send(persist::PersistCmd::Put(record(&ri, unix_ms())));
+            }
+            routers.insert(ri.hash(), Arc::new(ri));
+            added += 1;
+        }
+    }
+    // Actions queued by add_router (Persist) are for the core; the ones we need were
+    // sent above.
+    while netdb.poll_action().is_some() {}
+    added
+}
+
+/// Gathers RouterInfos from the configured reseed sources (blocking I/O, off the
+/// runtime's threads).
+async fn reseed(config: &RouterConfig) -> Vec<Vec<u8>> {
+    use gousse_reseed::{ReseedOptions, Source};
+    let mut sources: Vec<Source> = config
+        .reseed_from
+        .iter()
+        .map(|p| {
+            let ext = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            match ext.as_str() {
+                "su3" => Source::Su3File(p.clone()),
+                "zip" => Source::Zip(p.clone()),
+                _ => Source::Dir(p.clone()),
+            }
+        })
+        .collect();
+    if config.reseed_urls.is_empty() {
+        if config.net_id == config::MAIN_NET_ID {
+            let mut urls = Source::default_urls();
+            // Spread the load over the servers, as i2pd and Java I2P do.
+            let n = urls.len();
+            if n > 1 {
+                urls.rotate_left(usize::try_from(i2p_crypto::random_below(n as u64)).unwrap_or(0));
+            }
+            sources.extend(urls);
+        }
+    } else {
+        sources.extend(config.reseed_urls.iter().cloned().map(Source::Url));
+    }
+    let mut opts = ReseedOptions::default();
+    opts.http.net_id = config.net_id;
+    if let Some(dir) = &config.reseed_certificates {
+        match opts.clone().with_certificate_dir(dir) {
+            Ok(o) => opts = o,
+            Err(e) => warn!(target: "gousse::reseed", "certificates in {}: {e}", dir.display()),
+        }
+    }
+    let result =
+        tokio::task::spawn_blocking(move || gousse_reseed::reseed(&sources, &opts, usize::MAX))
+            .await
+            .unwrap_or_default();
+    for r in &result.reports {
+        match &r.error {
+            Some(e) => warn!(target: "gousse::reseed", "{}: {e}", r.source),
+            None => {
+                info!(target: "gousse::reseed", source = %r.source, taken = r.taken, skipped = r.skipped.len(), "reseed source read")
+            }
+        }
+    }
+    result.router_infos
+}

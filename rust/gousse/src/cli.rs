@@ -73,6 +73,10 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) no_console: bool,
 
+    /// Reseed at start when the netDb knows fewer routers than this [default: 25]
+    #[arg(long, value_name = "N")]
+    pub(crate) reseed_threshold: Option<usize>,
+
     /// Most NTCP2 sessions, inbound and outbound together [default: 256]
     #[arg(long, value_name = "N")]
     pub(crate) max_sessions: Option<usize>,

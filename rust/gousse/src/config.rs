@@ -241,6 +241,9 @@ pub(crate) fn settings(args: &RunArgs, env_log: Option<String>) -> Result<Settin
     if let Some(max) = args.max_sessions {
         router.max_sessions = max;
     }
+    if let Some(n) = args.reseed_threshold {
+        router.reseed_threshold = n;
+    }
 
     let log = args
         .log

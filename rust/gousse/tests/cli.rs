@@ -250,29 +250,75 @@ fn bad_values_are_refused_with_exit_2() {
     }
 }
 
-/// LEAD: this test describes the binary before `router_adapter::start` is wired; once
-/// the router runs, replace the last assertions with a start/SIGTERM/exit-0 test.
+/// `gousse run` starts a router that keeps its identity in a 0600 key file and its
+/// netDb in SQLite, and stops cleanly on SIGTERM.
 #[test]
-fn run_prepares_data_dir_and_log_then_reports_the_missing_runtime() {
+fn run_starts_a_router_and_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("nested/data");
-    let out = gousse(&[
-        "run",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--no-console",
-        "--net-id",
-        "99",
-    ]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gousse"))
+        .args([
+            "run",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--no-console",
+            "--net-id",
+            "99",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--allow-private-addresses",
+            "--reseed-threshold",
+            "0",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let log_path = data.join("gousse.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.contains("router running") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "router did not start: {log}"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "gousse exited early: {log}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // It listens for NTCP2 on the given port.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
         let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700, "data directory is private");
+        let mode = std::fs::metadata(data.join("router.keys"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "key file is private");
     }
-    let log = std::fs::read_to_string(data.join("gousse.log")).unwrap();
-    assert!(log.contains("starting"), "log file written: {log}");
-    assert!(stderr(&out).contains("starting"), "log on stderr too");
-    assert_eq!(out.status.code(), Some(1), "runtime error, not usage");
-    assert!(stderr(&out).contains("router runtime not wired yet"));
+    assert!(data.join("netdb.sqlite").exists());
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "clean exit on SIGTERM");
 }

@@ -1,0 +1,621 @@
+//! The core task: owns the netDb state machine ([`i2p_netdb::NetDb`]), the RouterInfos
+//! it refers to, and the table of NTCP2 sessions. It turns I2NP messages from sessions
+//! into netDb inputs (i2np.rst, "DatabaseStore", "DatabaseLookup",
+//! "DatabaseSearchReply", "DeliveryStatus") and netDb actions into I2NP messages.
+//!
+//! Architecture invariant: the only owner of this state; everything else talks to it
+//! through channels.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use i2p_netdb::{
+    Action, Event as NetDbEvent, IncomingLookup, IncomingStore, Key, LookupAnswer, LookupKind,
+    NetDb, Now, ReplyPath, RouterHash, RouterSummary, StoreEntry, StoreReply,
+};
+use i2p_ntcp2::TerminationReason;
+use i2p_wire::i2np::{
+    DatabaseLookup, DatabaseSearchReply, DatabaseStore, DeliveryStatus, LookupType,
+};
+use i2p_wire::i2np::{I2npMessage, Payload};
+use i2p_wire::router_info::{RouterInfo, UncheckedRouterInfo};
+use i2p_wire::Hash;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::counters::Counters;
+use crate::persist::{record, PersistCmd, Persister};
+use crate::status::{SessionCounts, Status};
+use crate::transport::{spawn_dial, ConnId, SessionCmd, TransportCtx, TransportEvent};
+
+/// Most messages held for a peer we are dialing.
+const MAX_PENDING_PER_PEER: usize = 32;
+/// Most peers with held messages.
+const MAX_PENDING_PEERS: usize = 512;
+/// I2NP message lifetime we give our messages.
+const MESSAGE_LIFETIME: Duration = Duration::from_secs(60);
+/// How often our RouterInfo is re-signed with a fresh `published` date.
+const RESIGN_INTERVAL: Duration = Duration::from_secs(20 * 60);
+/// RouterInfos dated further than this in the future are refused
+/// (network-database.md, "RouterInfo Expiration": clock skew allowance).
+const MAX_FUTURE_PUBLISHED_MS: u64 = 2 * 60 * 1000;
+
+pub(crate) fn now() -> Now {
+    Now::new(Instant::now().into_std(), unix_ms())
+}
+
+pub(crate) fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// What the core needs to (re)build our RouterInfo.
+pub(crate) struct OurInfo {
+    pub(crate) keys: Arc<crate::keys::RouterKeys>,
+    pub(crate) published_addr: Option<std::net::SocketAddr>,
+    pub(crate) net_id: u8,
+    pub(crate) floodfill: bool,
+    pub(crate) tx: watch::Sender<Arc<RouterInfo>>,
+}
+
+struct SessionEntry {
+    conn: ConnId,
+    cmd: mpsc::Sender<SessionCmd>,
+    inbound: bool,
+}
+
+/// Commands from the [`crate::Router`] handle.
+#[derive(Debug)]
+pub(crate) enum CoreCmd {
+    /// Close every session, flush the store, stop.
+    Shutdown,
+}
+
+pub(crate) struct Core {
+    pub(crate) netdb: NetDb,
+    pub(crate) routers: HashMap<Hash, Arc<RouterInfo>>,
+    sessions: HashMap<Hash, SessionEntry>,
+    dialing: HashMap<Hash, Vec<Vec<u8>>>,
+    pub(crate) ctx: Arc<TransportCtx>,
+    pub(crate) persist: Persister,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) our: OurInfo,
+    pub(crate) status: Arc<Mutex<Status>>,
+    stores_confirmed: u64,
+}
+
+impl Core {
+    pub(crate) fn new(
+        netdb: NetDb,
+        routers: HashMap<Hash, Arc<RouterInfo>>,
+        ctx: Arc<TransportCtx>,
+        persist: Persister,
+        counters: Arc<Counters>,
+        our: OurInfo,
+        status: Arc<Mutex<Status>>,
+    ) -> Self {
+        Self {
+            netdb,
+            routers,
+            sessions: HashMap::new(),
+            dialing: HashMap::new(),
+            ctx,
+            persist,
+            counters,
+            our,
+            status,
+            stores_confirmed: 0,
+        }
+    }
+
+    /// Runs until shutdown.
+    pub(crate) async fn run(
+        mut self,
+        mut events: mpsc::Receiver<TransportEvent>,
+        mut commands: mpsc::Receiver<CoreCmd>,
+    ) {
+        let mut resign_at = Instant::now() + RESIGN_INTERVAL;
+        let mut status_tick = tokio::time::interval(Duration::from_secs(1));
+        self.publish_ours();
+        self.drain_netdb();
+        loop {
+            let deadline = self
+                .netdb
+                .poll_timeout()
+                .map(Instant::from_std)
+                .unwrap_or_else(|| Instant::now() + Duration::from_secs(60))
+                .min(resign_at);
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    Some(ev) => self.on_transport_event(ev),
+                    None => break,
+                },
+                cmd = commands.recv() => match cmd {
+                    Some(CoreCmd::Shutdown) | None => break,
+                },
+                _ = tokio::time::sleep_until(deadline) => {
+                    self.netdb.handle_timeout(now());
+                    if Instant::now() >= resign_at {
+                        resign_at = Instant::now() + RESIGN_INTERVAL;
+                        self.publish_ours();
+                    }
+                }
+                _ = status_tick.tick() => self.update_status(),
+            }
+            self.drain_netdb();
+        }
+        info!(target: "gousse::router", "shutting down: closing {} sessions", self.sessions.len());
+        for (_, s) in self.sessions.drain() {
+            let _ = s
+                .cmd
+                .try_send(SessionCmd::Close(TerminationReason::ROUTER_SHUTDOWN));
+        }
+        self.persist.flush();
+    }
+
+    /// Re-signs our RouterInfo with the current time and hands it to the netDb
+    /// (which publishes it to the closest floodfills) and to new sessions.
+    fn publish_ours(&mut self) {
+        let o = &self.our;
+        match crate::our_info::build(&o.keys, o.published_addr, o.net_id, o.floodfill, unix_ms()) {
+            Ok(ri) => {
+                let summary = self.summary(&ri);
+                let ri = Arc::new(ri);
+                self.routers.insert(ri.hash(), ri.clone());
+                let _ = o.tx.send(ri);
+                if let Err(e) = self.netdb.set_our_router_info(now(), summary) {
+                    warn!(target: "gousse::netdb", "our RouterInfo: {e}");
+                }
+            }
+            Err(e) => warn!(target: "gousse::router", "building our RouterInfo: {e}"),
+        }
+    }
+
+    pub(crate) fn summary(&self, ri: &RouterInfo) -> RouterSummary {
+        summarize(ri, self.our.net_id)
+    }
+
+    /// Verifies and adds a RouterInfo we were given (reseed, SQLite, a session's
+    /// message 3 or RouterInfo block). Returns whether the table changed.
+    fn learn_router_info(&mut self, ri: RouterInfo, from: Option<RouterHash>) -> bool {
+        if ri.published() > unix_ms() + MAX_FUTURE_PUBLISHED_MS {
+            return false;
+        }
+        let summary = self.summary(&ri);
+        let store = IncomingStore {
+            key: Key(ri.hash().0),
+            entry: StoreEntry::RouterInfo(summary),
+            reply: None,
+            from,
+        };
+        self.keep_if_stored(ri, store)
+    }
+
+    fn keep_if_stored(&mut self, ri: RouterInfo, store: IncomingStore) -> bool {
+        let outcome = self.netdb.handle_database_store(now(), store);
+        if outcome.is_stored() {
+            self.routers.insert(ri.hash(), Arc::new(ri));
+            true
+        } else {
+            false
+        }
+    }
+
+    fn on_transport_event(&mut self, ev: TransportEvent) {
+        match ev {
+            TransportEvent::Established {
+                conn,
+                router_info,
+                inbound,
+                cmd,
+            } => {
+                let peer = router_info.hash();
+                debug!(target: "gousse::ntcp2", %peer, inbound, "session established");
+                self.persist.send(PersistCmd::Connect {
+                    hash: peer.0,
+                    ok: true,
+                    at_ms: unix_ms(),
+                });
+                if inbound {
+                    // Alice's RouterInfo from message 3 was verified by the driver.
+                    let ri = (*router_info).clone();
+                    self.learn_router_info(ri, Some(RouterHash(peer.0)));
+                }
+                if let Some(old) = self
+                    .sessions
+                    .insert(peer, SessionEntry { conn, cmd, inbound })
+                {
+                    // Keep the newer connection; the older one closes.
+                    let _ = old
+                        .cmd
+                        .try_send(SessionCmd::Close(TerminationReason::NORMAL));
+                }
+                if let Some(held) = self.dialing.remove(&peer) {
+                    for msg in held {
+                        self.send_raw(peer, msg);
+                    }
+                }
+            }
+            TransportEvent::DialFailed { peer, reason } => {
+                debug!(target: "gousse::ntcp2", %peer, "dial failed: {reason}");
+                self.persist.send(PersistCmd::Connect {
+                    hash: peer.0,
+                    ok: false,
+                    at_ms: unix_ms(),
+                });
+                if let Some(held) = self.dialing.remove(&peer) {
+                    self.counters
+                        .messages_dropped
+                        .fetch_add(held.len() as u64, Ordering::Relaxed);
+                }
+                self.netdb.handle_send_failed(now(), RouterHash(peer.0));
+            }
+            TransportEvent::Closed { conn, peer } => {
+                if let Some(p) = peer {
+                    if self.sessions.get(&p).is_some_and(|s| s.conn == conn) {
+                        self.sessions.remove(&p);
+                    }
+                }
+            }
+            TransportEvent::RouterInfo { bytes } => {
+                match UncheckedRouterInfo::parse(&bytes).and_then(|u| u.verify()) {
+                    Ok(ri) => {
+                        self.learn_router_info(ri, None);
+                    }
+                    Err(e) => {
+                        self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
+                        debug!(target: "gousse::netdb", "bad RouterInfo block: {e}");
+                    }
+                }
+            }
+            TransportEvent::I2np { peer, msg } => self.on_i2np(peer, &msg),
+        }
+    }
+
+    fn on_i2np(&mut self, peer: Hash, bytes: &[u8]) {
+        let parsed = I2npMessage::parse_short(bytes).and_then(|m| {
+            let p = m.parse_payload()?;
+            Ok((m, p))
+        });
+        let (msg, payload) = match parsed {
+            Ok(x) => x,
+            Err(e) => {
+                self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
+                debug!(target: "gousse::i2np", %peer, "dropping malformed message: {e}");
+                return;
+            }
+        };
+        let from = RouterHash(peer.0);
+        match payload {
+            Payload::DatabaseStore(store) => self.on_database_store(from, store),
+            Payload::DatabaseSearchReply(reply) => {
+                let peers: Vec<RouterHash> = reply.peers.iter().map(|h| RouterHash(h.0)).collect();
+                self.netdb
+                    .handle_search_reply(now(), from, Key(reply.key.0), &peers);
+            }
+            Payload::DeliveryStatus(ds) => {
+                self.netdb.handle_delivery_status(now(), ds.msg_id);
+            }
+            Payload::DatabaseLookup(lookup) => self.on_database_lookup(from, lookup),
+            other => {
+                debug!(target: "gousse::i2np", %peer, msg_type = msg.msg_type.0, "not handled yet");
+                let _ = other;
+            }
+        }
+    }
+
+    fn on_database_store(&mut self, from: RouterHash, store: DatabaseStore) {
+        let reply = store.reply.map(|r| StoreReply {
+            token: r.token.get(),
+            path: ReplyPath {
+                gateway: RouterHash(r.gateway.0),
+                tunnel_id: (r.tunnel_id != 0).then_some(r.tunnel_id),
+            },
+        });
+        match store.parse_router_info() {
+            Ok(unchecked) => {
+                if unchecked.hash() != store.key {
+                    self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                match unchecked.verify() {
+                    Ok(ri) => {
+                        if ri.published() > unix_ms() + MAX_FUTURE_PUBLISHED_MS {
+                            return;
+                        }
+                        let summary = self.summary(&ri);
+                        let incoming = IncomingStore {
+                            key: Key(ri.hash().0),
+                            entry: StoreEntry::RouterInfo(summary),
+                            reply,
+                            from: Some(from),
+                        };
+                        self.keep_if_stored(ri, incoming);
+                    }
+                    Err(e) => {
+                        self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
+                        debug!(target: "gousse::netdb", "DatabaseStore with a bad RouterInfo: {e}");
+                    }
+                }
+            }
+            Err(_) if store.store_type() != 0 => {
+                let incoming = IncomingStore {
+                    key: Key(store.key.0),
+                    entry: StoreEntry::LeaseSet,
+                    reply,
+                    from: Some(from),
+                };
+                let _ = self.netdb.handle_database_store(now(), incoming);
+            }
+            Err(e) => {
+                self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
+                debug!(target: "gousse::netdb", "undecodable DatabaseStore: {e}");
+            }
+        }
+    }
+
+    fn on_database_lookup(&mut self, from: RouterHash, lookup: DatabaseLookup) {
+        let kind = match lookup.lookup_type {
+            LookupType::Any => LookupKind::Any,
+            LookupType::LeaseSet => LookupKind::LeaseSet,
+            LookupType::RouterInfo => LookupKind::RouterInfo,
+            LookupType::Exploration => LookupKind::Exploratory,
+        };
+        // Replies through tunnels (and so encrypted replies) come with the tunnels
+        // issue; until then answer only direct lookups, to the router that asked.
+        if lookup.reply_tunnel_id.is_some() {
+            return;
+        }
+        let incoming = IncomingLookup {
+            key: Key(lookup.key.0),
+            kind,
+            reply: ReplyPath {
+                gateway: from,
+                tunnel_id: None,
+            },
+            exclude: lookup
+                .excluded_peers
+                .iter()
+                .map(|h| RouterHash(h.0))
+                .collect(),
+        };
+        match self.netdb.handle_lookup(now(), &incoming) {
+            LookupAnswer::Store { key } => {
+                if let Some(ri) = self.routers.get(&Hash(key.0)).cloned() {
+                    if let Ok(store) = DatabaseStore::router_info(&ri, None) {
+                        self.send(Hash(from.0), Payload::DatabaseStore(store));
+                    }
+                }
+            }
+            LookupAnswer::SearchReply { key, peers } => {
+                let reply = DatabaseSearchReply {
+                    key: Hash(key.0),
+                    peers: peers.iter().map(|p| Hash(p.0)).collect(),
+                    from: self.ctx.our_hash,
+                };
+                self.send(Hash(from.0), Payload::DatabaseSearchReply(reply));
+            }
+            _ => {}
+        }
+    }
+
+    /// Carries out what the netDb asked for, and records what it reported.
+    fn drain_netdb(&mut self) {
+        while let Some(action) = self.netdb.poll_action() {
+            self.on_action(action);
+        }
+        while let Some(ev) = self.netdb.poll_event() {
+            self.on_netdb_event(ev);
+        }
+    }
+
+    fn on_action(&mut self, action: Action) {
+        match action {
+            Action::SendLookup {
+                to,
+                key,
+                kind,
+                exclude,
+                ..
+            } => {
+                let lookup_type = match kind {
+                    LookupKind::RouterInfo => LookupType::RouterInfo,
+                    LookupKind::LeaseSet => LookupType::LeaseSet,
+                    LookupKind::Exploratory => LookupType::Exploration,
+                    _ => LookupType::Any,
+                };
+                let lookup = DatabaseLookup {
+                    key: Hash(key.0),
+                    from: self.ctx.our_hash,
+                    reply_tunnel_id: None,
+                    lookup_type,
+                    excluded_peers: exclude.iter().map(|h| Hash(h.0)).collect(),
+                    reply_encryption: None,
+                    reserved_flags: 0,
+                };
+                self.send(Hash(to.0), Payload::DatabaseLookup(lookup));
+            }
+            Action::SendStore {
+                to,
+                key,
+                reply_token,
+            } => {
+                let Some(ri) = self.routers.get(&Hash(key.0)).cloned() else {
+                    return;
+                };
+                let Some(token) = NonZeroU32::new(reply_token) else {
+                    return;
+                };
+                let reply = i2p_wire::i2np::ReplyPath {
+                    token,
+                    tunnel_id: 0,
+                    gateway: self.ctx.our_hash,
+                };
+                match DatabaseStore::router_info(&ri, Some(reply)) {
+                    Ok(store) => {
+                        debug!(target: "gousse::netdb", floodfill = %Hash(to.0), "storing our RouterInfo");
+                        self.send(Hash(to.0), Payload::DatabaseStore(store));
+                    }
+                    Err(e) => warn!(target: "gousse::netdb", "encoding our RouterInfo store: {e}"),
+                }
+            }
+            Action::Flood { to, key } => {
+                let Some(ri) = self.routers.get(&Hash(key.0)).cloned() else {
+                    return;
+                };
+                if let Ok(store) = DatabaseStore::router_info(&ri, None) {
+                    for ff in to {
+                        self.send(Hash(ff.0), Payload::DatabaseStore(store.clone()));
+                    }
+                }
+            }
+            Action::SendDeliveryStatus { msg_id, path } => {
+                if path.tunnel_id.is_some() {
+                    return; // tunnel replies come with the tunnels issue
+                }
+                let ds = DeliveryStatus {
+                    msg_id,
+                    timestamp_ms: unix_ms(),
+                };
+                self.send(Hash(path.gateway.0), Payload::DeliveryStatus(ds));
+            }
+            Action::Persist { hash } => {
+                if let Some(ri) = self.routers.get(&Hash(hash.0)) {
+                    if hash != RouterHash(self.ctx.our_hash.0) {
+                        self.persist.send(PersistCmd::Put(record(ri, unix_ms())));
+                    }
+                }
+            }
+            Action::Forget { hashes } => {
+                for h in &hashes {
+                    self.routers.remove(&Hash(h.0));
+                }
+                self.persist
+                    .send(PersistCmd::Forget(hashes.iter().map(|h| h.0).collect()));
+            }
+            other => debug!(target: "gousse::netdb", "unhandled action {other:?}"),
+        }
+    }
+
+    fn on_netdb_event(&mut self, ev: NetDbEvent) {
+        match ev {
+            NetDbEvent::FloodfillLookup { floodfill, ok } => {
+                self.persist.send(PersistCmd::Lookup {
+                    hash: floodfill.0,
+                    ok,
+                    at_ms: unix_ms(),
+                });
+            }
+            NetDbEvent::StoreConfirmed { floodfill } => {
+                self.stores_confirmed += 1;
+                info!(target: "gousse::netdb", floodfill = %Hash(floodfill.0), "floodfill confirmed storing our RouterInfo");
+            }
+            NetDbEvent::StoreFailed { floodfill } => {
+                debug!(target: "gousse::netdb", floodfill = %Hash(floodfill.0), "store of our RouterInfo not confirmed");
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends an I2NP message to a router, dialing it if needed.
+    fn send(&mut self, to: Hash, payload: Payload) {
+        let msg_id = u32::try_from(i2p_crypto::random_below(u64::from(u32::MAX))).unwrap_or(1);
+        let expires = unix_ms() + MESSAGE_LIFETIME.as_millis() as u64;
+        let msg = I2npMessage::from_payload(msg_id, expires, &payload);
+        match msg.to_short_bytes() {
+            Ok(bytes) => self.send_raw(to, bytes),
+            Err(e) => warn!(target: "gousse::i2np", "encoding {:?}: {e}", msg.msg_type),
+        }
+    }
+
+    fn send_raw(&mut self, to: Hash, bytes: Vec<u8>) {
+        if to == self.ctx.our_hash {
+            return;
+        }
+        if let Some(s) = self.sessions.get(&to) {
+            match s.cmd.try_send(SessionCmd::I2np(bytes)) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    self.counters
+                        .messages_dropped
+                        .fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                Err(mpsc::error::TrySendError::Closed(SessionCmd::I2np(b))) => {
+                    // The session ended before its Closed event reached us: dial again.
+                    self.sessions.remove(&to);
+                    return self.send_raw(to, b);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.sessions.remove(&to);
+                    return;
+                }
+            }
+        }
+        if let Some(held) = self.dialing.get_mut(&to) {
+            if held.len() < MAX_PENDING_PER_PEER {
+                held.push(bytes);
+            } else {
+                self.counters
+                    .messages_dropped
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            return;
+        }
+        let Some(ri) = self.routers.get(&to).cloned() else {
+            self.netdb.handle_send_failed(now(), RouterHash(to.0));
+            return;
+        };
+        if self.dialing.len() >= MAX_PENDING_PEERS {
+            self.counters
+                .messages_dropped
+                .fetch_add(1, Ordering::Relaxed);
+            self.netdb.handle_send_failed(now(), RouterHash(to.0));
+            return;
+        }
+        self.dialing.insert(to, vec![bytes]);
+        spawn_dial(ri, self.ctx.clone());
+    }
+
+    fn update_status(&mut self) {
+        let mut counts = SessionCounts::default();
+        for s in self.sessions.values() {
+            if s.inbound {
+                counts.inbound += 1;
+            } else {
+                counts.outbound += 1;
+            }
+        }
+        if let Ok(mut st) = self.status.lock() {
+            // Our own entry is in the table too; people count the others.
+            st.known_routers = self.netdb.router_count().saturating_sub(1);
+            st.known_floodfills = self
+                .netdb
+                .floodfill_count()
+                .saturating_sub(usize::from(self.our.floodfill));
+            st.active_sessions = counts;
+            st.bytes_sent = self.counters.bytes_sent.load(Ordering::Relaxed);
+            st.bytes_received = self.counters.bytes_received.load(Ordering::Relaxed);
+            st.router_info_stores_confirmed = self.stores_confirmed;
+        }
+    }
+}
+
+/// The netDb's view of a RouterInfo.
+pub(crate) fn summarize(ri: &RouterInfo, net_id: u8) -> RouterSummary {
+    RouterSummary {
+        hash: RouterHash(ri.hash().0),
+        published_ms: ri.published(),
+        floodfill: ri.is_floodfill(),
+        reachable: ri
+            .ntcp2_addresses()
+            .any(|(_, p)| p.is_published() && p.version.split(',').any(|v| v.trim() == "2")),
+        net_id_ok: ri.net_id().unwrap_or(2) == u32::from(net_id),
+    }
+}
