@@ -1,3 +1,24 @@
-//! placeholder: i2p-wire is being written; `su3` is its SU3 module.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+// Tests may unwrap (preamble: "tests may unwrap").
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod base32;
+pub mod base64;
+pub mod bytes;
+pub mod common;
+pub mod i2np;
+pub mod identity;
+pub mod mapping;
+pub mod router_info;
 pub mod su3;
+
+pub use bytes::{Error, Readable, Reader, Result, Writeable, Writer};
+pub use common::{Date, Hash, I2pString};
+pub use i2np::{I2npMessage, MessageType};
+pub use identity::{
+    Certificate, CryptoKeyType, Destination, KeyCertificate, KeysAndCert, RouterIdentity,
+    SigningKeyType,
+};
+pub use mapping::Mapping;
+pub use router_info::{Ntcp2Params, RouterAddress, RouterInfo, UncheckedRouterInfo};
