@@ -263,10 +263,10 @@ impl Core {
                     }
                 }
             }
-            TransportEvent::RouterInfo { bytes } => {
+            TransportEvent::RouterInfo { peer, bytes } => {
                 match UncheckedRouterInfo::parse(&bytes).and_then(|u| u.verify()) {
                     Ok(ri) => {
-                        self.learn_router_info(ri, None);
+                        self.learn_router_info(ri, peer.map(|p| RouterHash(p.0)));
                     }
                     Err(e) => {
                         self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
@@ -295,6 +295,7 @@ impl Core {
         match payload {
             Payload::DatabaseStore(store) => self.on_database_store(from, store),
             Payload::DatabaseSearchReply(reply) => {
+                debug!(target: "gousse::netdb", %peer, key = %reply.key, peers = reply.peers.len(), "search reply");
                 let peers: Vec<RouterHash> = reply.peers.iter().map(|h| RouterHash(h.0)).collect();
                 self.netdb
                     .handle_search_reply(now(), from, Key(reply.key.0), &peers);
@@ -430,6 +431,7 @@ impl Core {
                     LookupKind::Exploratory => LookupType::Exploration,
                     _ => LookupType::Any,
                 };
+                debug!(target: "gousse::netdb", to = %Hash(to.0), key = %Hash(key.0), ?kind, "sending lookup");
                 let lookup = DatabaseLookup {
                     key: Hash(key.0),
                     from: self.ctx.our_hash,

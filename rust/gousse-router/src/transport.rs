@@ -52,8 +52,8 @@ pub(crate) enum TransportEvent {
     DialFailed { peer: Hash, reason: String },
     /// An I2NP message in the NTCP2 block form.
     I2np { peer: Hash, msg: Vec<u8> },
-    /// A RouterInfo block in the data phase (unverified bytes).
-    RouterInfo { bytes: Vec<u8> },
+    /// A RouterInfo block in the data phase (unverified bytes) from `peer`.
+    RouterInfo { peer: Option<Hash>, bytes: Vec<u8> },
     /// The connection is gone.
     Closed { conn: ConnId, peer: Option<Hash> },
 }
@@ -314,7 +314,8 @@ async fn drive(
                     }
                 }
                 Event::RouterInfo { bytes, .. } => {
-                    let _ = ctx.events.send(TransportEvent::RouterInfo { bytes }).await;
+                    let peer = peer.as_ref().map(|p| p.hash());
+                    let _ = ctx.events.send(TransportEvent::RouterInfo { peer, bytes }).await;
                 }
                 Event::Terminated { reason, .. } => {
                     debug!(target: "gousse::ntcp2", conn, "peer terminated: {reason:?}");

@@ -35,12 +35,17 @@ impl LengthObfuscator {
         }
     }
 
-    /// Advances the chain and returns the next 2-byte mask.
+    /// Advances the chain and returns the next mask, to XOR with the frame length as
+    /// a number before it is written big endian. The spec's note: "use the least
+    /// significant two bytes" of the SipHash result, i.e. IV bytes 0 and 1 read little
+    /// endian (i2pd: `htobe16buf(buf, len ^ le16toh(iv))`).
     pub fn next_mask(&mut self) -> u16 {
         let mut h = SipHasher24::new_with_keys(self.k1, self.k2);
         h.write(&self.iv);
-        self.iv = h.finish().to_le_bytes();
-        u16::from_be_bytes([self.iv[0], self.iv[1]])
+        let v = h.finish();
+        self.iv = v.to_le_bytes();
+        // Truncation intended: the low 16 bits.
+        (v & 0xffff) as u16
     }
 }
 
@@ -67,6 +72,6 @@ mod test {
         let mut o = LengthObfuscator::new(&keys.try_into().unwrap());
         let mask = o.next_mask();
         assert_eq!(u64::from_le_bytes(o.iv), 0x93f5_f579_9a93_2462);
-        assert_eq!(mask, u16::from_be_bytes([0x62, 0x24]));
+        assert_eq!(mask, 0x2462);
     }
 }
