@@ -62,6 +62,9 @@ pub(crate) struct OurInfo {
     pub(crate) net_id: u8,
     pub(crate) floodfill: bool,
     pub(crate) tx: watch::Sender<Arc<RouterInfo>>,
+    /// Where our current RouterInfo is written (`router.info`, as i2pd and Java I2P do),
+    /// for people and for seeding other routers by hand.
+    pub(crate) file: std::path::PathBuf,
 }
 
 struct SessionEntry {
@@ -167,6 +170,9 @@ impl Core {
             Ok(ri) => {
                 let summary = self.summary(&ri);
                 let ri = Arc::new(ri);
+                if let Err(e) = write_atomically(&o.file, ri.as_bytes()) {
+                    warn!(target: "gousse::router", "writing {}: {e}", o.file.display());
+                }
                 self.routers.insert(ri.hash(), ri.clone());
                 let _ = o.tx.send(ri);
                 if let Err(e) = self.netdb.set_our_router_info(now(), summary) {
@@ -607,6 +613,12 @@ impl Core {
             st.router_info_stores_confirmed = self.stores_confirmed;
         }
     }
+}
+
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// The netDb's view of a RouterInfo.

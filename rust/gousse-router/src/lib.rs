@@ -42,6 +42,8 @@ use crate::transport::{TransportCtx, TransportEvent};
 
 /// Name of the netDb database inside the data directory.
 pub const NETDB_FILE: &str = "netdb.sqlite";
+/// Our current RouterInfo, written in the data directory on every publication.
+pub const ROUTER_INFO_FILE: &str = "router.info";
 /// Store key of the NTCP2 port picked for a config with port 0.
 const PORT_STATE_KEY: &str = "ntcp2.port";
 
@@ -205,6 +207,7 @@ impl Router {
             net_id: config.net_id,
             floodfill: config.floodfill,
             tx: ri_tx,
+            file: data_dir.join(ROUTER_INFO_FILE),
         };
         let core = Core::new(
             netdb,

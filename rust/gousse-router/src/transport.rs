@@ -315,7 +315,10 @@ async fn drive(
                 }
                 Event::RouterInfo { bytes, .. } => {
                     let peer = peer.as_ref().map(|p| p.hash());
-                    let _ = ctx.events.send(TransportEvent::RouterInfo { peer, bytes }).await;
+                    let _ = ctx
+                        .events
+                        .send(TransportEvent::RouterInfo { peer, bytes })
+                        .await;
                 }
                 Event::Terminated { reason, .. } => {
                     debug!(target: "gousse::ntcp2", conn, "peer terminated: {reason:?}");

@@ -1,0 +1,1 @@
+//! Garlic encryption (ecies.rst, ecies-routers.rst): being written.

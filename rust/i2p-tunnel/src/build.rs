@@ -1,0 +1,1 @@
+//! ECIES tunnel build records (tunnel-creation-ecies.rst): being written.

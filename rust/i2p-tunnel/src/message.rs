@@ -1,0 +1,1 @@
+//! Tunnel messages (tunnel-message.rst): being written.

@@ -1,0 +1,141 @@
+//! Runs the `gousse` binary as a child process, as a person would, and reads its
+//! `/api/status`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gousse_testnet::console::http_get;
+
+/// A `gousse run` process.
+pub struct Gousse {
+    child: Option<Child>,
+    pub data_dir: PathBuf,
+    pub console: SocketAddr,
+}
+
+impl Gousse {
+    /// Starts `gousse run` on `ntcp2` for network 99 with `extra` options, and waits
+    /// until it says it is running.
+    pub fn start(data_dir: &Path, ntcp2: SocketAddr, console_port: u16, extra: &[&str]) -> Gousse {
+        let console: SocketAddr = ([127, 0, 0, 1], console_port).into();
+        let mut args: Vec<String> = vec![
+            "run".into(),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+            "--net-id".into(),
+            "99".into(),
+            "--host".into(),
+            ntcp2.ip().to_string(),
+            "--port".into(),
+            ntcp2.port().to_string(),
+            "--allow-private-addresses".into(),
+            "--console".into(),
+            console.to_string(),
+            "--log".into(),
+            "info,gousse::ntcp2=debug,gousse::netdb=debug".into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let log = data_dir.join("gousse.log");
+        let start_len = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        let child = Command::new(env!("CARGO_BIN_EXE_gousse"))
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn gousse");
+        let mut g = Gousse {
+            child: Some(child),
+            data_dir: data_dir.to_owned(),
+            console,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if g.log_since(start_len).contains("router running") {
+                break;
+            }
+            if let Some(st) = g.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("gousse exited with {st}: {}", g.log_since(start_len));
+            }
+            assert!(
+                Instant::now() < deadline,
+                "gousse did not start: {}",
+                g.log_since(start_len)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        g
+    }
+
+    /// The whole log file.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("gousse.log")).unwrap_or_default()
+    }
+
+    /// The log from byte `from` on.
+    pub fn log_since(&self, from: u64) -> String {
+        let log = self.log();
+        log.get(usize::try_from(from).unwrap_or(0)..)
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    /// `GET /api/status`, parsed.
+    pub fn status(&self) -> serde_json::Value {
+        let body =
+            http_get(self.console, "/api/status", Duration::from_secs(5)).expect("GET /api/status");
+        serde_json::from_str(&body).expect("status is JSON")
+    }
+
+    /// A numeric field of the status (`a.b` for nested fields).
+    pub fn figure(&self, path: &str) -> u64 {
+        let st = self.status();
+        let mut v = &st;
+        for part in path.split('.') {
+            v = &v[part];
+        }
+        v.as_u64()
+            .unwrap_or_else(|| panic!("status has no number at {path}: {st}"))
+    }
+
+    /// Our router hash (I2P base64), from the status.
+    pub fn router_hash(&self) -> String {
+        self.status()["router_hash"]
+            .as_str()
+            .expect("router_hash")
+            .to_owned()
+    }
+
+    /// SIGTERM and wait: a clean stop.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        child.wait().expect("wait gousse")
+    }
+
+    /// SIGKILL: the process dies wherever it is.
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().expect("running");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Whether the process is still alive.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+}
+
+impl Drop for Gousse {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
