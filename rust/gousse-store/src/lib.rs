@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One step of the schema: applied, in order, to a database at `version - 1`.
 #[derive(Clone, Copy, Debug)]
@@ -22,9 +22,10 @@ pub(crate) struct Migration {
 
 /// The ordered migrations. To change the schema, append a `Migration` with the next
 /// version and bump [`SCHEMA_VERSION`]; never edit a step that has shipped.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: "
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: "
         CREATE TABLE router_infos (
             hash      BLOB PRIMARY KEY CHECK (length(hash) = 32),
             published INTEGER NOT NULL,
@@ -51,7 +52,18 @@ pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
             value TEXT NOT NULL
         );
     ",
-}];
+    },
+    Migration {
+        // Tunnel build outcomes per peer (tunnel pools choose hops by them).
+        version: 2,
+        sql: "
+        ALTER TABLE peer_profiles ADD COLUMN tunnel_ok INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE peer_profiles ADD COLUMN tunnel_reject INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE peer_profiles ADD COLUMN tunnel_timeout INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE peer_profiles ADD COLUMN tunnel_latency_ms_sum INTEGER NOT NULL DEFAULT 0;
+    ",
+    },
+];
 
 /// Errors of the store. Each says what the store was doing.
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +189,29 @@ pub struct PeerProfile {
     pub last_ok_at: Option<u64>,
     /// Time of the last failure (connect or lookup), ms since the epoch.
     pub last_fail_at: Option<u64>,
+    /// Tunnel builds through it that it accepted.
+    pub tunnel_ok: u64,
+    /// Tunnel builds it rejected.
+    pub tunnel_reject: u64,
+    /// Tunnel builds through it that timed out (no reply from someone on the path).
+    pub tunnel_timeout: u64,
+    /// Sum of the build reply times of the accepted builds, ms (average = sum / ok).
+    pub tunnel_latency_ms_sum: u64,
+}
+
+/// How a tunnel build went for one hop, for [`Store::record_tunnel_build`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TunnelBuildOutcome {
+    /// The hop accepted; the whole build replied after this many ms.
+    Accepted {
+        /// Build reply time.
+        latency_ms: u64,
+    },
+    /// The hop rejected the build.
+    Rejected,
+    /// The build timed out.
+    TimedOut,
 }
 
 /// The netDb's persistence: one SQLite connection.
@@ -357,6 +392,38 @@ impl Store {
         self.bump(hash, ok, at_ms, "lookup")
     }
 
+    /// Records a tunnel build outcome for the hop `hash` at `at_ms`.
+    pub fn record_tunnel_build(
+        &mut self,
+        hash: &[u8; 32],
+        outcome: TunnelBuildOutcome,
+        at_ms: u64,
+    ) -> Result<()> {
+        const CTX: &str = "recording a tunnel build";
+        let at = to_i64("at_ms", at_ms)?;
+        // Column names come from this fixed set, never from input.
+        let (counter, time, latency) = match outcome {
+            TunnelBuildOutcome::Accepted { latency_ms } => {
+                ("tunnel_ok", "last_ok_at", to_i64("latency_ms", latency_ms)?)
+            }
+            TunnelBuildOutcome::Rejected => ("tunnel_reject", "last_fail_at", 0),
+            TunnelBuildOutcome::TimedOut => ("tunnel_timeout", "last_fail_at", 0),
+        };
+        let sql = format!(
+            "INSERT INTO peer_profiles (hash, {counter}, {time}, tunnel_latency_ms_sum)
+             VALUES (?1, 1, ?2, ?3)
+             ON CONFLICT (hash) DO UPDATE SET {counter} = {counter} + 1,
+                 {time} = max(coalesce({time}, 0), ?2),
+                 tunnel_latency_ms_sum = tunnel_latency_ms_sum + ?3"
+        );
+        self.conn
+            .prepare_cached(&sql)
+            .ctx(CTX)?
+            .execute(params![&hash[..], at, latency])
+            .ctx(CTX)?;
+        Ok(())
+    }
+
     fn bump(&mut self, hash: &[u8; 32], ok: bool, at_ms: u64, kind: &str) -> Result<()> {
         const CTX: &str = "updating a peer profile";
         let at = to_i64("at_ms", at_ms)?;
@@ -388,7 +455,8 @@ impl Store {
             .conn
             .prepare(
                 "SELECT hash, connect_ok, connect_fail, lookup_ok, lookup_fail,
-                        last_ok_at, last_fail_at FROM peer_profiles",
+                        last_ok_at, last_fail_at, tunnel_ok, tunnel_reject, tunnel_timeout,
+                        tunnel_latency_ms_sum FROM peer_profiles",
             )
             .ctx(CTX)?;
         let mut rows = stmt.query([]).ctx(CTX)?;
@@ -408,6 +476,10 @@ impl Store {
                 lookup_fail: from_i64(T, "lookup_fail", row.get(4).ctx(CTX)?)?,
                 last_ok_at: opt(5, "last_ok_at")?,
                 last_fail_at: opt(6, "last_fail_at")?,
+                tunnel_ok: from_i64(T, "tunnel_ok", row.get(7).ctx(CTX)?)?,
+                tunnel_reject: from_i64(T, "tunnel_reject", row.get(8).ctx(CTX)?)?,
+                tunnel_timeout: from_i64(T, "tunnel_timeout", row.get(9).ctx(CTX)?)?,
+                tunnel_latency_ms_sum: from_i64(T, "tunnel_latency_ms_sum", row.get(10).ctx(CTX)?)?,
             });
         }
         Ok(out)
@@ -580,6 +652,7 @@ mod test {
                 lookup_fail: 0,
                 last_ok_at: Some(300),
                 last_fail_at: Some(200),
+                ..PeerProfile::default()
             }
         );
         assert_eq!((p[1].lookup_fail, p[1].last_ok_at), (1, None));
@@ -623,40 +696,62 @@ mod test {
         assert_eq!(s.integrity_check().unwrap(), "ok");
     }
 
-    /// A later build adding a step: a version-1 file is migrated, its data kept.
+    /// A version-1 file (before tunnel profiles) is migrated to this build's schema
+    /// with its data kept; a file from a later build is refused.
     #[test]
     fn old_version_is_migrated() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("netdb.sqlite");
         {
-            let mut s = Store::open(&path).unwrap();
+            let mut s =
+                Store::configure(Connection::open(&path).unwrap(), &MIGRATIONS[..1]).unwrap();
+            assert_eq!(s.schema_version().unwrap(), 1);
             s.put_router_infos(&[rec(1, 1)]).unwrap();
+            s.record_connect(&[7; 32], true, 5).unwrap();
         }
-        let v2 = [
-            MIGRATIONS[0],
-            Migration {
-                version: 2,
-                sql: "ALTER TABLE router_infos ADD COLUMN country TEXT NOT NULL DEFAULT '??';",
-            },
-        ];
-        let s = Store::configure(Connection::open(&path).unwrap(), &v2).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 2);
+        let mut s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(s.load_router_infos().unwrap(), vec![rec(1, 1)]);
+        let p = s.profiles().unwrap();
+        assert_eq!((p.len(), p[0].connect_ok, p[0].tunnel_ok), (1, 1, 0));
+        s.record_tunnel_build(&[7; 32], TunnelBuildOutcome::Accepted { latency_ms: 40 }, 6)
+            .unwrap();
+        assert_eq!(s.profiles().unwrap()[0].tunnel_latency_ms_sum, 40);
+        drop(s);
+        // A later build adds a step; this build then refuses the file.
+        let mut next = MIGRATIONS.to_vec();
+        next.push(Migration {
+            version: SCHEMA_VERSION + 1,
+            sql: "ALTER TABLE router_infos ADD COLUMN country TEXT NOT NULL DEFAULT '??';",
+        });
+        let s = Store::configure(Connection::open(&path).unwrap(), &next).unwrap();
         let country: String = s
             .conn
             .query_row("SELECT country FROM router_infos", [], |r| r.get(0))
             .unwrap();
         assert_eq!(country, "??");
-        assert_eq!(s.load_router_infos().unwrap(), vec![rec(1, 1)]);
         drop(s);
-        // And this build refuses the file it can no longer read.
         let e = Store::open(&path).unwrap_err();
-        assert!(matches!(
-            e,
-            Error::SchemaTooNew {
-                found: 2,
-                supported: 1
-            }
-        ));
+        assert!(matches!(e, Error::SchemaTooNew { found, supported }
+            if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION));
+    }
+
+    #[test]
+    fn tunnel_build_outcomes_are_counted() {
+        let mut s = Store::open_in_memory().unwrap();
+        let h = [3u8; 32];
+        s.record_tunnel_build(&h, TunnelBuildOutcome::Accepted { latency_ms: 100 }, 10)
+            .unwrap();
+        s.record_tunnel_build(&h, TunnelBuildOutcome::Accepted { latency_ms: 50 }, 11)
+            .unwrap();
+        s.record_tunnel_build(&h, TunnelBuildOutcome::Rejected, 12)
+            .unwrap();
+        s.record_tunnel_build(&h, TunnelBuildOutcome::TimedOut, 13)
+            .unwrap();
+        let p = &s.profiles().unwrap()[0];
+        assert_eq!((p.tunnel_ok, p.tunnel_reject, p.tunnel_timeout), (2, 1, 1));
+        assert_eq!(p.tunnel_latency_ms_sum, 150);
+        assert_eq!((p.last_ok_at, p.last_fail_at), (Some(11), Some(13)));
     }
 
     #[test]
@@ -670,7 +765,7 @@ mod test {
             .execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL)")
             .unwrap();
         let s = Store::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 1);
+        assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(s.count().unwrap(), 0);
     }
 
@@ -686,8 +781,10 @@ mod test {
         let e = Store::open(&path).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "the netDb store has schema version 99, newer than the 1 this build supports; \
-             use a newer Gousse or move the file away"
+            format!(
+                "the netDb store has schema version 99, newer than the {SCHEMA_VERSION} this \
+                 build supports; use a newer Gousse or move the file away"
+            )
         );
     }
 
