@@ -8,6 +8,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod addr;
+pub mod bandwidth;
 pub mod config;
 mod core;
 mod counters;
