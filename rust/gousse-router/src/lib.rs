@@ -14,6 +14,7 @@ mod core;
 mod counters;
 pub mod keys;
 pub mod our_info;
+pub mod peers;
 mod persist;
 pub mod status;
 mod transport;
