@@ -15,6 +15,7 @@ pub use router::I2pdRouter;
 pub use testnet::{Testnet, TestnetBuilder, KEEP_ENV};
 
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Everything that can go wrong while building or running a test network.
@@ -47,9 +48,9 @@ pub enum Error {
     /// A condition did not become true in time.
     #[error("timed out after {0:?} waiting for {1}")]
     Timeout(Duration, String),
-    /// A RouterInfo file is too short or malformed to name.
+    /// A RouterInfo file did not parse (so it cannot be named by its hash).
     #[error("malformed RouterInfo: {0}")]
-    BadRouterInfo(&'static str),
+    BadRouterInfo(#[from] i2p_wire::Error),
     /// The web console answered something we could not read.
     #[error("web console: {0}")]
     Console(String),
@@ -62,9 +63,12 @@ pub enum Error {
     /// A router index out of range.
     #[error("no router with index {0}")]
     NoSuchRouter(usize),
-    /// A reseed file could not be verified.
+    /// A reseed file could not be made or verified.
     #[error("su3: {0}")]
     Su3(String),
+    /// Bytes that are not an SU3 file, or header fields that cannot be written.
+    #[error("su3: {0}")]
+    Su3Format(#[from] i2p_wire::su3::Su3Error),
     /// The i2pd binary was not found.
     #[error("i2pd not found at {0} (Debian: apt-get install i2pd)")]
     NoI2pd(PathBuf),
@@ -76,6 +80,32 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub(crate) fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
     let what = what.into();
     move |source| Error::Io { what, source }
+}
+
+/// Runs `program args...` to completion; a non-zero exit becomes [`Error::Command`]
+/// with its standard error. `install_hint` is added when the program cannot be run.
+pub(crate) fn run_command(program: &str, args: &[&str], install_hint: &str) -> Result<()> {
+    let command = format!("{program} {}", args.join(" "));
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::Command {
+            command: command.clone(),
+            detail: format!("{e} ({install_hint})"),
+        })?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Command {
+            command,
+            detail: format!(
+                "{}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        })
+    }
 }
 
 /// Calls `condition` every `poll` until it returns `Some`, or fails with

@@ -196,27 +196,7 @@ pub fn add_gousse_addr(k: u8) -> Result<Ipv4Addr> {
 }
 
 fn ip(args: &[&str]) -> Result<()> {
-    let command = format!("ip {}", args.join(" "));
-    let out = Command::new("ip")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| Error::Command {
-            command: command.clone(),
-            detail: format!("{e} (iproute2 installed?)"),
-        })?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(Error::Command {
-            command,
-            detail: format!(
-                "{}: {}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-        })
-    }
+    crate::run_command("ip", args, "iproute2 installed?")
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use crate::console::{self, ConsoleStatus};
 use crate::{ident, io_err, Error, I2pdConfig, Result};
+use i2p_wire::UncheckedRouterInfo;
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
@@ -193,7 +194,7 @@ impl I2pdRouter {
     /// Writes a RouterInfo into its netDb directory (read by i2pd when it starts:
     /// stop it first, or restart it after). Returns the router hash.
     pub fn add_router_info(&self, router_info: &[u8]) -> Result<String> {
-        let hash = ident::router_hash_b64(router_info)?;
+        let hash = UncheckedRouterInfo::parse(router_info)?.hash().to_base64();
         let path = self
             .data_dir
             .join("netDb")

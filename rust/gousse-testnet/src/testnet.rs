@@ -3,7 +3,8 @@
 
 use crate::config::{I2pdConfig, RouterSettings};
 use crate::router::I2pdRouter;
-use crate::{ident, io_err, netns, wait_until, Error, Result};
+use crate::{io_err, netns, wait_until, Error, Result};
+use i2p_wire::UncheckedRouterInfo;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -261,7 +262,7 @@ impl TestnetBuilder {
                 Duration::from_secs(30),
                 Duration::from_millis(50),
                 &format!("{} to be written", path.display()),
-                || std::fs::read(&path).is_ok_and(|b| ident::identity_len(&b).is_ok()),
+                || std::fs::read(&path).is_ok_and(|b| UncheckedRouterInfo::parse(&b).is_ok()),
             )?;
         }
         stop_all(&mut net.routers);
@@ -271,7 +272,7 @@ impl TestnetBuilder {
             .map(I2pdRouter::router_info)
             .collect::<Result<Vec<_>>>()?;
         for (r, info) in net.routers.iter_mut().zip(&infos) {
-            r.hash_b64 = ident::router_hash_b64(info)?;
+            r.hash_b64 = UncheckedRouterInfo::parse(info)?.hash().to_base64();
         }
 
         // Seeding (testnet.md, "Seeding without reseed servers").

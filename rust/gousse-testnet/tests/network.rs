@@ -234,7 +234,10 @@ fn seeded_router_info_reaches_only_the_chosen_routers() {
         let net = Testnet::builder().routers(4).floodfills(1).start().unwrap();
         net.router(3).unwrap().router_info().unwrap()
     };
-    let outsider_hash = gousse_testnet::ident::router_hash_b64(&outsider).unwrap();
+    let outsider_hash = i2p_wire::UncheckedRouterInfo::parse(&outsider)
+        .unwrap()
+        .hash()
+        .to_base64();
 
     let net = Testnet::builder()
         .routers(3)
