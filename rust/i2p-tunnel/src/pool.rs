@@ -1,0 +1,620 @@
+//! Tunnel pools, sans-IO: how many tunnels of which length a pool keeps, when to build
+//! replacements, when tunnels expire, and when to test them (tunnel-implementation.md,
+//! "Tunnel Pooling", "Tunnel Testing"; i2cp-overview.md for the options `length`,
+//! `quantity`, `backupQuantity`). Peer choice and the build crypto are the driver's:
+//! the pool says "build an inbound tunnel of 2 hops" and is told how it went.
+//!
+//! Call order: after any input, drain [`TunnelPool::poll_action`], then arm one timer
+//! from [`TunnelPool::poll_timeout`].
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+/// "Tunnels themselves are short-lived (10 minutes)" (tunnel-implementation.md).
+pub const TUNNEL_LIFETIME: Duration = Duration::from_secs(10 * 60);
+/// Replacements are built this long before a tunnel expires.
+pub const REBUILD_BEFORE_EXPIRY: Duration = Duration::from_secs(90);
+/// A build with no reply after this long has failed.
+pub const BUILD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often each tunnel pair is tested.
+pub const TEST_INTERVAL: Duration = Duration::from_secs(30);
+/// A tunnel test with no answer after this long has failed.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// A tunnel failing this many tests in a row is dropped and replaced.
+pub const MAX_TEST_FAILURES: u32 = 2;
+/// Builds in flight per direction, beyond what is missing: "build more than needed"
+/// keeps a pool full when some builds fail.
+const EXTRA_BUILDS: usize = 1;
+
+/// Direction of a tunnel, seen from its creator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Messages come to us through it; we are its endpoint.
+    Inbound,
+    /// We send through it; we are its gateway.
+    Outbound,
+}
+
+/// Settings of one pool (i2cp-overview.md names).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// `inbound.length`: hops, 0-7.
+    pub inbound_length: usize,
+    /// `outbound.length`: hops, 0-7.
+    pub outbound_length: usize,
+    /// `inbound.quantity`: tunnels kept, 1-16.
+    pub inbound_quantity: usize,
+    /// `outbound.quantity`.
+    pub outbound_quantity: usize,
+    /// `inbound.backupQuantity`: extra tunnels kept ready, 0-3.
+    pub inbound_backups: usize,
+    /// `outbound.backupQuantity`.
+    pub outbound_backups: usize,
+}
+
+impl PoolConfig {
+    /// The exploratory pool: 2 hops each way, 2 tunnels each way.
+    pub fn exploratory() -> Self {
+        Self {
+            inbound_length: 2,
+            outbound_length: 2,
+            inbound_quantity: 2,
+            outbound_quantity: 2,
+            inbound_backups: 0,
+            outbound_backups: 0,
+        }
+    }
+
+    /// A client pool with the I2CP defaults: 3 hops, 2 tunnels each way.
+    pub fn client() -> Self {
+        Self {
+            inbound_length: 3,
+            outbound_length: 3,
+            ..Self::exploratory()
+        }
+    }
+
+    /// Clamps every option into the range the spec allows.
+    pub fn clamped(mut self) -> Self {
+        self.inbound_length = self.inbound_length.min(7);
+        self.outbound_length = self.outbound_length.min(7);
+        self.inbound_quantity = self.inbound_quantity.clamp(1, 16);
+        self.outbound_quantity = self.outbound_quantity.clamp(1, 16);
+        self.inbound_backups = self.inbound_backups.min(3);
+        self.outbound_backups = self.outbound_backups.min(3);
+        self
+    }
+
+    fn length(&self, d: Direction) -> usize {
+        match d {
+            Direction::Inbound => self.inbound_length,
+            Direction::Outbound => self.outbound_length,
+        }
+    }
+
+    fn wanted(&self, d: Direction) -> usize {
+        match d {
+            Direction::Inbound => self.inbound_quantity + self.inbound_backups,
+            Direction::Outbound => self.outbound_quantity + self.outbound_backups,
+        }
+    }
+}
+
+/// Names a build or a tunnel within a pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PoolTunnelId(pub u64);
+
+/// What the driver must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[must_use]
+pub enum PoolAction {
+    /// Choose `hops` peers and build a tunnel in `direction`; report with
+    /// [`TunnelPool::handle_built`] or [`TunnelPool::handle_build_failed`].
+    Build {
+        /// Its name.
+        id: PoolTunnelId,
+        /// Which way.
+        direction: Direction,
+        /// Hops to choose (0: a zero-hop tunnel, we are its only hop).
+        hops: usize,
+    },
+    /// The tunnel expired or failed: forget its state.
+    Remove {
+        /// The tunnel.
+        id: PoolTunnelId,
+    },
+    /// Send a test message out `outbound` and expect it back through `inbound`;
+    /// report with [`TunnelPool::handle_test_result`].
+    Test {
+        /// The outbound tunnel.
+        outbound: PoolTunnelId,
+        /// The inbound tunnel.
+        inbound: PoolTunnelId,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Live {
+    id: PoolTunnelId,
+    direction: Direction,
+    built_at: Instant,
+    test_failures: u32,
+    tested_ok: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Pending {
+    id: PoolTunnelId,
+    direction: Direction,
+    started: Instant,
+}
+
+/// Build outcomes over a sliding window, for the success percentage people see.
+#[derive(Clone, Debug, Default)]
+struct History {
+    outcomes: VecDeque<(Instant, bool)>,
+}
+
+/// Window of [`TunnelPool::build_success_pct`].
+pub const SUCCESS_WINDOW: Duration = Duration::from_secs(10 * 60);
+const MAX_HISTORY: usize = 4096;
+
+/// One pool of tunnels.
+#[derive(Debug)]
+pub struct TunnelPool {
+    cfg: PoolConfig,
+    live: Vec<Live>,
+    pending: Vec<Pending>,
+    actions: VecDeque<PoolAction>,
+    next_id: u64,
+    next_test: Option<Instant>,
+    testing: Option<(PoolTunnelId, PoolTunnelId, Instant)>,
+    history: History,
+}
+
+impl TunnelPool {
+    /// A pool; its first builds are asked for at once.
+    pub fn new(cfg: PoolConfig, now: Instant) -> Self {
+        let mut p = Self {
+            cfg: cfg.clamped(),
+            live: Vec::new(),
+            pending: Vec::new(),
+            actions: VecDeque::new(),
+            next_id: 1,
+            next_test: Some(now + TEST_INTERVAL),
+            testing: None,
+            history: History::default(),
+        };
+        p.refill(now);
+        p
+    }
+
+    /// Its settings.
+    pub fn config(&self) -> &PoolConfig {
+        &self.cfg
+    }
+
+    /// Changes the settings; builds or lets expire tunnels to match.
+    pub fn set_config(&mut self, cfg: PoolConfig, now: Instant) {
+        self.cfg = cfg.clamped();
+        self.refill(now);
+    }
+
+    /// Established tunnels in `direction`, newest first.
+    pub fn tunnels(&self, direction: Direction) -> Vec<PoolTunnelId> {
+        let mut v: Vec<&Live> = self
+            .live
+            .iter()
+            .filter(|t| t.direction == direction)
+            .collect();
+        v.sort_by_key(|t| std::cmp::Reverse(t.built_at));
+        v.into_iter().map(|t| t.id).collect()
+    }
+
+    /// Builds in flight.
+    pub fn pending_builds(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Percentage of builds that succeeded over the last [`SUCCESS_WINDOW`], if any
+    /// ended there.
+    pub fn build_success_pct(&self, now: Instant) -> Option<u8> {
+        let recent: Vec<bool> = self
+            .history
+            .outcomes
+            .iter()
+            .filter(|(t, _)| now.saturating_duration_since(*t) <= SUCCESS_WINDOW)
+            .map(|(_, ok)| *ok)
+            .collect();
+        if recent.is_empty() {
+            return None;
+        }
+        let ok = recent.iter().filter(|b| **b).count();
+        u8::try_from(ok * 100 / recent.len()).ok()
+    }
+
+    /// Build successes and failures over the last [`SUCCESS_WINDOW`].
+    pub fn build_counts(&self, now: Instant) -> (usize, usize) {
+        let mut c = (0, 0);
+        for (t, ok) in &self.history.outcomes {
+            if now.saturating_duration_since(*t) <= SUCCESS_WINDOW {
+                if *ok {
+                    c.0 += 1
+                } else {
+                    c.1 += 1
+                }
+            }
+        }
+        c
+    }
+
+    /// The build `id` succeeded.
+    pub fn handle_built(&mut self, now: Instant, id: PoolTunnelId) {
+        if let Some(i) = self.pending.iter().position(|p| p.id == id) {
+            let p = self.pending.swap_remove(i);
+            self.record(now, true);
+            self.live.push(Live {
+                id,
+                direction: p.direction,
+                built_at: now,
+                test_failures: 0,
+                tested_ok: false,
+            });
+        }
+        self.refill(now);
+    }
+
+    /// The build `id` failed (rejected, or no reply).
+    pub fn handle_build_failed(&mut self, now: Instant, id: PoolTunnelId) {
+        if let Some(i) = self.pending.iter().position(|p| p.id == id) {
+            self.pending.swap_remove(i);
+            self.record(now, false);
+        }
+        self.refill(now);
+    }
+
+    /// A tunnel died outside the pool's view (e.g. its first hop closed): replace it.
+    pub fn handle_tunnel_failed(&mut self, now: Instant, id: PoolTunnelId) {
+        if let Some(i) = self.live.iter().position(|t| t.id == id) {
+            self.live.swap_remove(i);
+            self.actions.push_back(PoolAction::Remove { id });
+        }
+        self.refill(now);
+    }
+
+    /// The outcome of the test asked with [`PoolAction::Test`].
+    pub fn handle_test_result(
+        &mut self,
+        now: Instant,
+        outbound: PoolTunnelId,
+        inbound: PoolTunnelId,
+        ok: bool,
+    ) {
+        if self
+            .testing
+            .is_some_and(|(o, i, _)| o == outbound && i == inbound)
+        {
+            self.testing = None;
+        }
+        for id in [outbound, inbound] {
+            if let Some(t) = self.live.iter_mut().find(|t| t.id == id) {
+                if ok {
+                    t.test_failures = 0;
+                    t.tested_ok = true;
+                } else {
+                    t.test_failures += 1;
+                }
+            }
+        }
+        let failed: Vec<PoolTunnelId> = self
+            .live
+            .iter()
+            .filter(|t| t.test_failures >= MAX_TEST_FAILURES)
+            .map(|t| t.id)
+            .collect();
+        for id in failed {
+            self.handle_tunnel_failed(now, id);
+        }
+    }
+
+    /// Whether a tunnel passed its last test.
+    pub fn is_tested(&self, id: PoolTunnelId) -> bool {
+        self.live.iter().any(|t| t.id == id && t.tested_ok)
+    }
+
+    /// Timers: build timeouts, expiry, replacements, tests.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let timed_out: Vec<PoolTunnelId> = self
+            .pending
+            .iter()
+            .filter(|p| now >= p.started + BUILD_TIMEOUT)
+            .map(|p| p.id)
+            .collect();
+        for id in timed_out {
+            self.handle_build_failed(now, id);
+        }
+        let expired: Vec<PoolTunnelId> = self
+            .live
+            .iter()
+            .filter(|t| now >= t.built_at + TUNNEL_LIFETIME)
+            .map(|t| t.id)
+            .collect();
+        for id in expired {
+            self.live.retain(|t| t.id != id);
+            self.actions.push_back(PoolAction::Remove { id });
+        }
+        if let Some((o, i, started)) = self.testing {
+            if now >= started + TEST_TIMEOUT {
+                self.handle_test_result(now, o, i, false);
+            }
+        }
+        if self.next_test.is_some_and(|t| now >= t) {
+            self.next_test = Some(now + TEST_INTERVAL);
+            self.start_test(now);
+        }
+        self.refill(now);
+    }
+
+    /// The next instant [`TunnelPool::handle_timeout`] must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let builds = self.pending.iter().map(|p| p.started + BUILD_TIMEOUT);
+        let expiry = self.live.iter().flat_map(|t| {
+            [
+                t.built_at + TUNNEL_LIFETIME - REBUILD_BEFORE_EXPIRY,
+                t.built_at + TUNNEL_LIFETIME,
+            ]
+        });
+        let test = self.testing.map(|(_, _, s)| s + TEST_TIMEOUT);
+        builds.chain(expiry).chain(test).chain(self.next_test).min()
+    }
+
+    /// The next action.
+    pub fn poll_action(&mut self) -> Option<PoolAction> {
+        self.actions.pop_front()
+    }
+
+    fn record(&mut self, now: Instant, ok: bool) {
+        self.history.outcomes.push_back((now, ok));
+        while self.history.outcomes.len() > MAX_HISTORY
+            || self
+                .history
+                .outcomes
+                .front()
+                .is_some_and(|(t, _)| now.saturating_duration_since(*t) > SUCCESS_WINDOW)
+        {
+            self.history.outcomes.pop_front();
+        }
+    }
+
+    /// Tests the least recently built pair that is not being tested.
+    fn start_test(&mut self, now: Instant) {
+        if self.testing.is_some() {
+            return;
+        }
+        let pick = |d: Direction| {
+            self.live
+                .iter()
+                .filter(|t| t.direction == d && self.cfg.length(d) > 0)
+                .min_by_key(|t| (t.tested_ok, t.built_at))
+                .map(|t| t.id)
+        };
+        if let (Some(outbound), Some(inbound)) =
+            (pick(Direction::Outbound), pick(Direction::Inbound))
+        {
+            self.testing = Some((outbound, inbound, now));
+            self.actions
+                .push_back(PoolAction::Test { outbound, inbound });
+        }
+    }
+
+    /// Asks for builds until each direction has what it wants, counting tunnels that
+    /// will not expire soon and builds in flight.
+    fn refill(&mut self, now: Instant) {
+        for d in [Direction::Inbound, Direction::Outbound] {
+            let fresh = self
+                .live
+                .iter()
+                .filter(|t| {
+                    t.direction == d && now < t.built_at + TUNNEL_LIFETIME - REBUILD_BEFORE_EXPIRY
+                })
+                .count();
+            let inflight = self.pending.iter().filter(|p| p.direction == d).count();
+            let wanted = self.cfg.wanted(d);
+            let missing = wanted.saturating_sub(fresh);
+            let target = if missing == 0 {
+                0
+            } else {
+                missing + EXTRA_BUILDS
+            };
+            for _ in inflight..target {
+                let id = PoolTunnelId(self.next_id);
+                self.next_id += 1;
+                self.pending.push(Pending {
+                    id,
+                    direction: d,
+                    started: now,
+                });
+                self.actions.push_back(PoolAction::Build {
+                    id,
+                    direction: d,
+                    hops: self.cfg.length(d),
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn drain(p: &mut TunnelPool) -> Vec<PoolAction> {
+        std::iter::from_fn(|| p.poll_action()).collect()
+    }
+
+    fn builds(actions: &[PoolAction]) -> Vec<(PoolTunnelId, Direction, usize)> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                PoolAction::Build {
+                    id,
+                    direction,
+                    hops,
+                } => Some((*id, *direction, *hops)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fills_both_directions_with_one_extra_build() {
+        let t0 = Instant::now();
+        let mut p = TunnelPool::new(PoolConfig::exploratory(), t0);
+        let b = builds(&drain(&mut p));
+        assert_eq!(
+            b.iter()
+                .filter(|(_, d, h)| *d == Direction::Inbound && *h == 2)
+                .count(),
+            3
+        );
+        assert_eq!(
+            b.iter()
+                .filter(|(_, d, h)| *d == Direction::Outbound && *h == 2)
+                .count(),
+            3
+        );
+        for (id, _, _) in &b {
+            p.handle_built(t0, *id);
+        }
+        assert_eq!(p.tunnels(Direction::Inbound).len(), 3);
+        assert!(drain(&mut p).is_empty(), "full: nothing more to build");
+        assert_eq!(p.build_success_pct(t0), Some(100));
+    }
+
+    #[test]
+    fn failures_are_replaced_and_counted() {
+        let t0 = Instant::now();
+        let mut p = TunnelPool::new(PoolConfig::exploratory(), t0);
+        let b = builds(&drain(&mut p));
+        p.handle_build_failed(t0, b[0].0);
+        let again = builds(&drain(&mut p));
+        assert_eq!(again.len(), 1, "one replacement for the failed build");
+        assert_eq!(again[0].1, b[0].1);
+        // Timeouts fail the rest.
+        p.handle_timeout(t0 + BUILD_TIMEOUT);
+        assert_eq!(p.build_counts(t0 + BUILD_TIMEOUT), (0, 7));
+        assert_eq!(p.build_success_pct(t0 + BUILD_TIMEOUT), Some(0));
+        assert_eq!(builds(&drain(&mut p)).len(), 6);
+    }
+
+    #[test]
+    fn replacement_before_expiry_then_removal() {
+        let t0 = Instant::now();
+        let cfg = PoolConfig {
+            inbound_quantity: 1,
+            outbound_quantity: 1,
+            ..PoolConfig::exploratory()
+        };
+        let mut p = TunnelPool::new(cfg, t0);
+        for (id, _, _) in builds(&drain(&mut p)) {
+            p.handle_built(t0, id);
+        }
+        assert_eq!(p.tunnels(Direction::Inbound).len(), 2);
+        let rebuild_at = t0 + TUNNEL_LIFETIME - REBUILD_BEFORE_EXPIRY;
+        assert!(p.poll_timeout().unwrap() <= rebuild_at);
+        p.handle_timeout(rebuild_at);
+        let acts = drain(&mut p);
+        // Two tunnels each way are about to expire: one is wanted, plus one extra.
+        assert_eq!(builds(&acts).len(), 4);
+        p.handle_timeout(t0 + TUNNEL_LIFETIME);
+        let removed = drain(&mut p)
+            .into_iter()
+            .filter(|a| matches!(a, PoolAction::Remove { .. }))
+            .count();
+        assert_eq!(removed, 4);
+        assert!(p.tunnels(Direction::Outbound).is_empty());
+    }
+
+    #[test]
+    fn tests_pair_tunnels_and_drop_failing_ones() {
+        let t0 = Instant::now();
+        let cfg = PoolConfig {
+            inbound_quantity: 1,
+            outbound_quantity: 1,
+            ..PoolConfig::exploratory()
+        };
+        let mut p = TunnelPool::new(cfg, t0);
+        // One tunnel each way is built; the extra builds fail.
+        let b = builds(&drain(&mut p));
+        let mut seen = Vec::new();
+        for (id, d, _) in &b {
+            if seen.contains(d) {
+                p.handle_build_failed(t0, *id);
+            } else {
+                seen.push(*d);
+                p.handle_built(t0, *id);
+            }
+        }
+        assert!(
+            builds(&drain(&mut p)).is_empty(),
+            "one each way is what is wanted"
+        );
+        let mut now = t0;
+        let mut failures = 0;
+        while failures < MAX_TEST_FAILURES {
+            now += TEST_INTERVAL;
+            p.handle_timeout(now);
+            let (o, i) = drain(&mut p)
+                .into_iter()
+                .find_map(|a| match a {
+                    PoolAction::Test { outbound, inbound } => Some((outbound, inbound)),
+                    _ => None,
+                })
+                .expect("a test is asked for");
+            p.handle_test_result(now, o, i, false);
+            failures += 1;
+        }
+        let acts = drain(&mut p);
+        assert!(
+            acts.iter()
+                .filter(|a| matches!(a, PoolAction::Remove { .. }))
+                .count()
+                >= 2
+        );
+        assert!(!builds(&acts).is_empty(), "failed tunnels are replaced");
+    }
+
+    #[test]
+    fn zero_hop_pools_are_not_tested() {
+        let t0 = Instant::now();
+        let cfg = PoolConfig {
+            inbound_length: 0,
+            outbound_length: 0,
+            ..PoolConfig::exploratory()
+        };
+        let mut p = TunnelPool::new(cfg, t0);
+        for (id, _, hops) in builds(&drain(&mut p)) {
+            assert_eq!(hops, 0);
+            p.handle_built(t0, id);
+        }
+        p.handle_timeout(t0 + TEST_INTERVAL);
+        assert!(!drain(&mut p)
+            .iter()
+            .any(|a| matches!(a, PoolAction::Test { .. })));
+    }
+
+    #[test]
+    fn options_are_clamped() {
+        let c = PoolConfig {
+            inbound_length: 9,
+            inbound_quantity: 0,
+            outbound_backups: 7,
+            ..PoolConfig::client()
+        }
+        .clamped();
+        assert_eq!(
+            (c.inbound_length, c.inbound_quantity, c.outbound_backups),
+            (7, 1, 3)
+        );
+    }
+}
