@@ -273,6 +273,13 @@ impl TunnelPool {
         self.refill(now);
     }
 
+    /// The build `id` could not even start (e.g. too few peers known): forget it
+    /// without counting a failure. It is asked for again at the next
+    /// [`TunnelPool::handle_timeout`].
+    pub fn cancel_build(&mut self, id: PoolTunnelId) {
+        self.pending.retain(|p| p.id != id);
+    }
+
     /// A tunnel died outside the pool's view (e.g. its first hop closed): replace it.
     pub fn handle_tunnel_failed(&mut self, now: Instant, id: PoolTunnelId) {
         if let Some(i) = self.live.iter().position(|t| t.id == id) {

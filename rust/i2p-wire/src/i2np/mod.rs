@@ -17,7 +17,7 @@ mod simple;
 
 pub use database::{
     gunzip_bounded, gzip_router_info, DatabaseLookup, DatabaseSearchReply, DatabaseStore,
-    DatabaseStoreKind, LookupType, ReplyEncryption, ReplyPath, MAX_EXCLUDED_PEERS,
+    DatabaseStoreKind, LookupType, ReplyEncryption, ReplyKey, ReplyPath, MAX_EXCLUDED_PEERS,
     MAX_ROUTER_INFO_LEN,
 };
 pub use simple::{Data, DeliveryStatus, Garlic};

@@ -1,1 +1,0 @@
-//! Tunnel messages (tunnel-message.rst): being written.
