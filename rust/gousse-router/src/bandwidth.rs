@@ -69,6 +69,7 @@ impl TokenBucket {
 
 /// Transit limits, applied at run time without a restart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct TransitLimits {
     /// Accept new transit tunnels. When false, new build requests are rejected and
     /// the existing tunnels drain until they expire.

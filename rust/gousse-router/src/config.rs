@@ -39,6 +39,24 @@ pub struct RouterConfig {
     pub console: Option<SocketAddr>,
     /// Upper bound on NTCP2 sessions, inbound and outbound together.
     pub max_sessions: usize,
+    /// Relay other routers' tunnels (transit). Changeable at run time.
+    pub accept_transit: bool,
+    /// Most transit tunnels at once.
+    pub max_transit_tunnels: usize,
+    /// Bandwidth shared with transit tunnels, KB/s each way; also sets the bandwidth
+    /// class in our published caps.
+    pub transit_share_kbps: u64,
+}
+
+impl RouterConfig {
+    /// The transit limits this configuration asks for.
+    pub fn transit_limits(&self) -> crate::bandwidth::TransitLimits {
+        crate::bandwidth::TransitLimits {
+            accept: self.accept_transit,
+            max_tunnels: self.max_transit_tunnels,
+            share_bytes_per_s: self.transit_share_kbps.saturating_mul(1024),
+        }
+    }
 }
 
 impl Default for RouterConfig {
@@ -56,6 +74,9 @@ impl Default for RouterConfig {
             allow_private_addresses: false,
             console: Some(SocketAddr::from(([127, 0, 0, 1], 7070))),
             max_sessions: 256,
+            accept_transit: true,
+            max_transit_tunnels: 500,
+            transit_share_kbps: 256,
         }
     }
 }

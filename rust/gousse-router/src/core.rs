@@ -27,10 +27,15 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use crate::bandwidth::TransitLimits;
 use crate::counters::Counters;
 use crate::persist::{record, PersistCmd, Persister};
 use crate::status::{SessionCounts, Status};
 use crate::transport::{spawn_dial, ConnId, SessionCmd, TransportCtx, TransportEvent};
+use crate::tunnels::{Out, Tunnels};
+use i2p_garlic::{Clove, DeliveryInstructions, RouterGarlic};
+use i2p_tunnel::message::Delivery;
+use i2p_wire::i2np::{ReplyEncryption, ReplyKey};
 
 /// Most messages held for a peer we are dialing.
 const MAX_PENDING_PER_PEER: usize = 32;
@@ -43,6 +48,10 @@ const RESIGN_INTERVAL: Duration = Duration::from_secs(20 * 60);
 /// RouterInfos dated further than this in the future are refused
 /// (network-database.md, "RouterInfo Expiration": clock skew allowance).
 const MAX_FUTURE_PUBLISHED_MS: u64 = 2 * 60 * 1000;
+
+fn random_msg_id() -> u32 {
+    u32::try_from(i2p_crypto::random_below(u64::from(u32::MAX))).unwrap_or(1)
+}
 
 pub(crate) fn now() -> Now {
     Now::new(Instant::now().into_std(), unix_ms())
@@ -78,6 +87,8 @@ struct SessionEntry {
 pub(crate) enum CoreCmd {
     /// Close every session, flush the store, stop.
     Shutdown,
+    /// New transit limits, in force at once.
+    SetTransitLimits(TransitLimits),
 }
 
 pub(crate) struct Core {
@@ -91,18 +102,38 @@ pub(crate) struct Core {
     pub(crate) our: OurInfo,
     pub(crate) status: Arc<Mutex<Status>>,
     stores_confirmed: u64,
+    pub(crate) tunnels: Tunnels,
+    garlic: RouterGarlic,
+    /// netDb messages we sent through tunnels, and directly.
+    netdb_via_tunnels: u64,
+    netdb_direct: u64,
+}
+
+/// What [`Core::new`] is made from.
+pub(crate) struct CoreParts {
+    pub(crate) netdb: NetDb,
+    pub(crate) routers: HashMap<Hash, Arc<RouterInfo>>,
+    pub(crate) ctx: Arc<TransportCtx>,
+    pub(crate) persist: Persister,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) our: OurInfo,
+    pub(crate) status: Arc<Mutex<Status>>,
+    pub(crate) tunnels: Tunnels,
 }
 
 impl Core {
-    pub(crate) fn new(
-        netdb: NetDb,
-        routers: HashMap<Hash, Arc<RouterInfo>>,
-        ctx: Arc<TransportCtx>,
-        persist: Persister,
-        counters: Arc<Counters>,
-        our: OurInfo,
-        status: Arc<Mutex<Status>>,
-    ) -> Self {
+    pub(crate) fn new(parts: CoreParts) -> Self {
+        let CoreParts {
+            netdb,
+            routers,
+            ctx,
+            persist,
+            counters,
+            our,
+            status,
+            tunnels,
+        } = parts;
+        let garlic = RouterGarlic::new(our.keys.x25519.clone());
         Self {
             netdb,
             routers,
@@ -114,6 +145,10 @@ impl Core {
             our,
             status,
             stores_confirmed: 0,
+            garlic,
+            tunnels,
+            netdb_via_tunnels: 0,
+            netdb_direct: 0,
         }
     }
 
@@ -133,7 +168,13 @@ impl Core {
                 .poll_timeout()
                 .map(Instant::from_std)
                 .unwrap_or_else(|| Instant::now() + Duration::from_secs(60))
-                .min(resign_at);
+                .min(resign_at)
+                .min(
+                    self.tunnels
+                        .poll_timeout()
+                        .map(Instant::from_std)
+                        .unwrap_or(resign_at),
+                );
             tokio::select! {
                 ev = events.recv() => match ev {
                     Some(ev) => self.on_transport_event(ev),
@@ -141,8 +182,16 @@ impl Core {
                 },
                 cmd = commands.recv() => match cmd {
                     Some(CoreCmd::Shutdown) | None => break,
+                    Some(CoreCmd::SetTransitLimits(l)) => {
+                        self.tunnels.set_limits(l, Instant::now().into_std());
+                        // The bandwidth class in our caps follows the share.
+                        self.publish_ours();
+                    }
                 },
                 _ = tokio::time::sleep_until(deadline) => {
+                    let mut out = Vec::new();
+                    self.tunnels.handle_timeout(Instant::now().into_std(), unix_ms(), &self.routers, &mut out);
+                    self.run_outs(out);
                     self.netdb.handle_timeout(now());
                     if Instant::now() >= resign_at {
                         resign_at = Instant::now() + RESIGN_INTERVAL;
@@ -166,7 +215,15 @@ impl Core {
     /// (which publishes it to the closest floodfills) and to new sessions.
     fn publish_ours(&mut self) {
         let o = &self.our;
-        match crate::our_info::build(&o.keys, o.published_addr, o.net_id, o.floodfill, unix_ms()) {
+        let class = crate::bandwidth::bandwidth_class(self.tunnels.limits().share_bytes_per_s);
+        match crate::our_info::build(
+            &o.keys,
+            o.published_addr,
+            o.net_id,
+            o.floodfill,
+            class,
+            unix_ms(),
+        ) {
             Ok(ri) => {
                 let summary = self.summary(&ri);
                 let ri = Arc::new(ri);
@@ -285,12 +342,27 @@ impl Core {
     }
 
     fn on_i2np(&mut self, peer: Hash, bytes: &[u8]) {
-        let parsed = I2npMessage::parse_short(bytes).and_then(|m| {
-            let p = m.parse_payload()?;
-            Ok((m, p))
-        });
-        let (msg, payload) = match parsed {
-            Ok(x) => x,
+        let msg = match I2npMessage::parse_short(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
+                debug!(target: "gousse::i2np", %peer, "dropping malformed message: {e}");
+                return;
+            }
+        };
+        let mut out = Vec::new();
+        if self.tunnels.handle_message(
+            Some(peer),
+            &msg,
+            Instant::now().into_std(),
+            unix_ms(),
+            &mut out,
+        ) {
+            self.run_outs(out);
+            return;
+        }
+        let payload = match msg.parse_payload() {
+            Ok(p) => p,
             Err(e) => {
                 self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
                 debug!(target: "gousse::i2np", %peer, "dropping malformed message: {e}");
@@ -307,14 +379,49 @@ impl Core {
                     .handle_search_reply(now(), from, Key(reply.key.0), &peers);
             }
             Payload::DeliveryStatus(ds) => {
-                self.netdb.handle_delivery_status(now(), ds.msg_id);
+                if !self
+                    .tunnels
+                    .handle_delivery_status(Instant::now().into_std(), ds.msg_id)
+                {
+                    self.netdb.handle_delivery_status(now(), ds.msg_id);
+                }
             }
             Payload::DatabaseLookup(lookup) => self.on_database_lookup(from, lookup),
+            Payload::Garlic(_) => self.on_garlic(Some(peer), &msg.payload),
             other => {
                 debug!(target: "gousse::i2np", %peer, msg_type = msg.msg_type.0, "not handled yet");
                 let _ = other;
             }
         }
+    }
+
+    /// A Garlic message for our router (ecies-routers.rst): a reply to one of our
+    /// lookups (key+tag) or a one-shot message to our static key; its cloves are
+    /// delivered as their instructions say.
+    fn on_garlic(&mut self, from: Option<Hash>, body: &[u8]) {
+        let cloves = match self.garlic.decrypt(unix_ms(), body) {
+            Ok(c) => c,
+            Err(e) => {
+                self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
+                debug!(target: "gousse::garlic", ?from, "undecryptable garlic: {e}");
+                return;
+            }
+        };
+        let mut out = Vec::new();
+        for clove in cloves {
+            match clove.delivery {
+                DeliveryInstructions::Local => out.push(Out::Local(clove.message)),
+                DeliveryInstructions::Router(h) => out.push(Out::Send(h, clove.message)),
+                DeliveryInstructions::Tunnel { gateway, tunnel_id } => out.push(Out::Send(
+                    gateway,
+                    crate::tunnels::tunnel_gateway_message(tunnel_id, clove.message, unix_ms()),
+                )),
+                _ => {
+                    self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        self.run_outs(out);
     }
 
     fn on_database_store(&mut self, from: RouterHash, store: DatabaseStore) {
@@ -438,7 +545,7 @@ impl Core {
                     _ => LookupType::Any,
                 };
                 debug!(target: "gousse::netdb", to = %Hash(to.0), key = %Hash(key.0), ?kind, "sending lookup");
-                let lookup = DatabaseLookup {
+                let mut lookup = DatabaseLookup {
                     key: Hash(key.0),
                     from: self.ctx.our_hash,
                     reply_tunnel_id: None,
@@ -447,6 +554,25 @@ impl Core {
                     reply_encryption: None,
                     reserved_flags: 0,
                 };
+                // ecies-routers.rst / network-database.md: through an outbound tunnel,
+                // garlic-encrypted to the floodfill, the reply encrypted to us and sent
+                // to one of our inbound tunnels. Direct only while we have no tunnels.
+                if let Some((gw, tid)) =
+                    self.tunnels.reply_tunnel().filter(|_| self.tunnels.ready())
+                {
+                    let (k, tag) = self.garlic.expect_reply(unix_ms());
+                    lookup.from = gw;
+                    lookup.reply_tunnel_id = Some(tid);
+                    lookup.reply_encryption = Some(ReplyEncryption::Ecies {
+                        key: ReplyKey(*k),
+                        tags: vec![tag],
+                    });
+                    if self.send_via_tunnel(Hash(to.0), Payload::DatabaseLookup(lookup)) {
+                        return;
+                    }
+                    return self.netdb.handle_send_failed(now(), to);
+                }
+                self.netdb_direct += 1;
                 self.send(Hash(to.0), Payload::DatabaseLookup(lookup));
             }
             Action::SendStore {
@@ -460,15 +586,30 @@ impl Core {
                 let Some(token) = NonZeroU32::new(reply_token) else {
                     return;
                 };
-                let reply = i2p_wire::i2np::ReplyPath {
-                    token,
-                    tunnel_id: 0,
-                    gateway: self.ctx.our_hash,
+                let via = self.tunnels.reply_tunnel().filter(|_| self.tunnels.ready());
+                let reply = match via {
+                    Some((gw, tid)) => i2p_wire::i2np::ReplyPath {
+                        token,
+                        tunnel_id: tid,
+                        gateway: gw,
+                    },
+                    None => i2p_wire::i2np::ReplyPath {
+                        token,
+                        tunnel_id: 0,
+                        gateway: self.ctx.our_hash,
+                    },
                 };
                 match DatabaseStore::router_info(&ri, Some(reply)) {
                     Ok(store) => {
-                        debug!(target: "gousse::netdb", floodfill = %Hash(to.0), "storing our RouterInfo");
-                        self.send(Hash(to.0), Payload::DatabaseStore(store));
+                        debug!(target: "gousse::netdb", floodfill = %Hash(to.0), through_tunnels = via.is_some(), "storing our RouterInfo");
+                        if via.is_some() {
+                            if !self.send_via_tunnel(Hash(to.0), Payload::DatabaseStore(store)) {
+                                self.netdb.handle_send_failed(now(), to);
+                            }
+                        } else {
+                            self.netdb_direct += 1;
+                            self.send(Hash(to.0), Payload::DatabaseStore(store));
+                        }
                     }
                     Err(e) => warn!(target: "gousse::netdb", "encoding our RouterInfo store: {e}"),
                 }
@@ -531,9 +672,51 @@ impl Core {
         }
     }
 
+    /// Sends an I2NP message to router `to` out of one of our outbound tunnels,
+    /// garlic-encrypted to its static key so the tunnel's endpoint cannot read it.
+    /// False if that cannot be done (no tunnel, unknown router, encoding failure).
+    fn send_via_tunnel(&mut self, to: Hash, payload: Payload) -> bool {
+        let Some(their_key) = self
+            .routers
+            .get(&to)
+            .and_then(|ri| ri.identity().x25519_public_key())
+        else {
+            return false;
+        };
+        let now_ms = unix_ms();
+        let expires = now_ms + MESSAGE_LIFETIME.as_millis() as u64;
+        let inner = I2npMessage::from_payload(random_msg_id(), expires, &payload);
+        let body = match self
+            .garlic
+            .wrap_for_router(now_ms, &their_key, &[Clove::local(inner)])
+        {
+            Ok(b) => b,
+            Err(e) => {
+                debug!(target: "gousse::garlic", "wrapping for {to}: {e}");
+                return false;
+            }
+        };
+        let garlic = I2npMessage::new(
+            i2p_wire::MessageType::GARLIC,
+            random_msg_id(),
+            expires,
+            body,
+        );
+        let mut out = Vec::new();
+        if !self
+            .tunnels
+            .send_out(Delivery::Router(to), &garlic, &mut out)
+        {
+            return false;
+        }
+        self.netdb_via_tunnels += 1;
+        self.run_outs(out);
+        true
+    }
+
     /// Sends an I2NP message to a router, dialing it if needed.
     fn send(&mut self, to: Hash, payload: Payload) {
-        let msg_id = u32::try_from(i2p_crypto::random_below(u64::from(u32::MAX))).unwrap_or(1);
+        let msg_id = random_msg_id();
         let expires = unix_ms() + MESSAGE_LIFETIME.as_millis() as u64;
         let msg = I2npMessage::from_payload(msg_id, expires, &payload);
         match msg.to_short_bytes() {
@@ -591,6 +774,102 @@ impl Core {
         spawn_dial(ri, self.ctx.clone());
     }
 
+    /// Carries out what the tunnels asked for.
+    fn run_outs(&mut self, outs: Vec<Out>) {
+        let mut queue: std::collections::VecDeque<Out> = outs.into();
+        // Local deliveries can produce more work; bound the rounds.
+        let mut budget = 4096;
+        while let Some(o) = queue.pop_front() {
+            budget -= 1;
+            if budget == 0 {
+                break;
+            }
+            match o {
+                Out::Send(to, msg) => match msg.to_short_bytes() {
+                    Ok(b) => self.send_raw(to, b),
+                    Err(e) => debug!(target: "gousse::i2np", "encoding {:?}: {e}", msg.msg_type),
+                },
+                Out::Profile(outcomes) => {
+                    for (h, outcome) in outcomes {
+                        self.persist.send(PersistCmd::TunnelBuild {
+                            hash: h.0,
+                            outcome,
+                            at_ms: unix_ms(),
+                        });
+                    }
+                }
+                Out::Local(msg) => {
+                    let mut more = Vec::new();
+                    if self.tunnels.handle_message(
+                        None,
+                        &msg,
+                        Instant::now().into_std(),
+                        unix_ms(),
+                        &mut more,
+                    ) {
+                        queue.extend(more);
+                        continue;
+                    }
+                    self.on_local(msg);
+                }
+            }
+        }
+    }
+
+    /// A message that came out of one of our inbound tunnels, for us.
+    fn on_local(&mut self, msg: I2npMessage) {
+        let payload = match msg.parse_payload() {
+            Ok(p) => p,
+            Err(_) => {
+                self.counters.bad_messages.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+        };
+        match payload {
+            Payload::DeliveryStatus(ds) => {
+                if !self
+                    .tunnels
+                    .handle_delivery_status(Instant::now().into_std(), ds.msg_id)
+                {
+                    self.netdb.handle_delivery_status(now(), ds.msg_id);
+                }
+            }
+            Payload::DatabaseSearchReply(reply) => {
+                // Through a tunnel the sender is unknown; the reply's own `from` is the
+                // floodfill we asked (the reply came encrypted to us).
+                let peers: Vec<RouterHash> = reply.peers.iter().map(|h| RouterHash(h.0)).collect();
+                self.netdb.handle_search_reply(
+                    now(),
+                    RouterHash(reply.from.0),
+                    Key(reply.key.0),
+                    &peers,
+                );
+            }
+            Payload::DatabaseStore(store) => self.on_database_store_via_tunnel(store),
+            Payload::Garlic(_) => self.on_garlic(None, &msg.payload),
+            other => {
+                debug!(target: "gousse::tunnels", msg_type = other.msg_type().0, "local message not handled")
+            }
+        }
+        self.drain_netdb();
+    }
+
+    fn on_database_store_via_tunnel(&mut self, store: DatabaseStore) {
+        // i2np.rst: "the reply fields are ignored if the message is received down a tunnel".
+        if let Ok(ri) = store.parse_router_info().and_then(|u| u.verify()) {
+            if ri.published() <= unix_ms() + MAX_FUTURE_PUBLISHED_MS {
+                let summary = self.summary(&ri);
+                let incoming = IncomingStore {
+                    key: Key(ri.hash().0),
+                    entry: StoreEntry::RouterInfo(summary),
+                    reply: None,
+                    from: None,
+                };
+                self.keep_if_stored(ri, incoming);
+            }
+        }
+    }
+
     fn update_status(&mut self) {
         let mut counts = SessionCounts::default();
         for s in self.sessions.values() {
@@ -611,6 +890,24 @@ impl Core {
             st.bytes_sent = self.counters.bytes_sent.load(Ordering::Relaxed);
             st.bytes_received = self.counters.bytes_received.load(Ordering::Relaxed);
             st.router_info_stores_confirmed = self.stores_confirmed;
+            let now = Instant::now().into_std();
+            let (tin, tout) = self.tunnels.counts();
+            st.tunnels.exploratory_inbound = tin;
+            st.tunnels.exploratory_outbound = tout;
+            st.tunnel_build_success_pct = self.tunnels.build_success_pct(now);
+            let (ok, failed) = self.tunnels.build_counts(now);
+            st.tunnel_builds_ok = ok;
+            st.tunnel_builds_failed = failed;
+            st.transit_tunnels = self.tunnels.transit_count();
+            let c = self.tunnels.counters;
+            st.transit_bytes = c.transit_bytes;
+            st.transit_rejected = c.transit_rejected;
+            st.transit_dropped = c.transit_dropped_bandwidth;
+            st.transit_limits = self.tunnels.limits();
+            st.tunnel_list = self.tunnels.list(now);
+            st.netdb_through_tunnels = self.tunnels.ready();
+            st.netdb_messages_through_tunnels = self.netdb_via_tunnels;
+            st.netdb_messages_direct = self.netdb_direct;
         }
     }
 }

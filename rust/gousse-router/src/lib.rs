@@ -18,6 +18,7 @@ pub mod peers;
 mod persist;
 pub mod status;
 mod transport;
+mod tunnels;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -33,10 +34,11 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
+pub use bandwidth::TransitLimits;
 pub use config::RouterConfig;
-pub use status::{SessionCounts, Status};
+pub use status::{SessionCounts, Status, TunnelCounts, TunnelInfo};
 
-use crate::core::{now, summarize, unix_ms, Core, CoreCmd, OurInfo};
+use crate::core::{now, summarize, unix_ms, Core, CoreCmd, CoreParts, OurInfo};
 use crate::counters::Counters;
 use crate::keys::RouterKeys;
 use crate::persist::{record, Persister};
@@ -126,6 +128,18 @@ impl Router {
             }
         }
         let loaded = store.load_router_infos()?;
+        let tunnel_stats: HashMap<Hash, peers::TunnelStats> = store
+            .profiles()?
+            .into_iter()
+            .map(|p| {
+                let s = peers::TunnelStats {
+                    ok: p.tunnel_ok,
+                    rejected: p.tunnel_reject,
+                    timed_out: p.tunnel_timeout,
+                };
+                (Hash(p.hash), s)
+            })
+            .collect();
         let persist = Persister::start(store).map_err(|source| StartError::DataDir {
             path: data_dir.display().to_string(),
             source,
@@ -164,11 +178,14 @@ impl Router {
             .await
             .map_err(|source| StartError::Bind { addr: bind, source })?;
         let published_addr = config.host.map(|h| SocketAddr::new(h, port));
+        let limits = config.transit_limits();
+        let class = bandwidth::bandwidth_class(limits.share_bytes_per_s);
         let first_ri = our_info::build(
             &keys,
             published_addr,
             config.net_id,
             config.floodfill,
+            class,
             unix_ms(),
         )?;
         let (ri_tx, ri_rx) = watch::channel(Arc::new(first_ri));
@@ -204,22 +221,31 @@ impl Router {
             ..Status::default()
         }));
         let our = OurInfo {
-            keys,
+            keys: keys.clone(),
             published_addr,
             net_id: config.net_id,
             floodfill: config.floodfill,
             tx: ri_tx,
             file: data_dir.join(ROUTER_INFO_FILE),
         };
-        let core = Core::new(
+        let tunnels = tunnels::Tunnels::new(
+            our_hash,
+            keys.x25519.clone(),
+            config.allow_private_addresses,
+            limits,
+            tunnel_stats,
+            std::time::Instant::now(),
+        );
+        let core = Core::new(CoreParts {
             netdb,
             routers,
-            ctx.clone(),
+            ctx: ctx.clone(),
             persist,
             counters,
             our,
-            status.clone(),
-        );
+            status: status.clone(),
+            tunnels,
+        });
         let (cmd_tx, cmd_rx) = mpsc::channel(8);
         let core_task = tokio::spawn(core.run(ev_rx, cmd_rx));
         let listener_task = tokio::spawn(transport::run_listener(listener, ctx));
@@ -249,6 +275,13 @@ impl Router {
     /// The NTCP2 address we listen on (the published one if any).
     pub fn ntcp2_addr(&self) -> SocketAddr {
         self.ntcp2_addr
+    }
+
+    /// Changes the transit limits at once: fewer tunnels or a smaller share apply to
+    /// new requests and traffic; `accept: false` refuses new transit tunnels while the
+    /// existing ones drain until they expire.
+    pub async fn set_transit_limits(&self, limits: TransitLimits) {
+        let _ = self.commands.send(CoreCmd::SetTransitLimits(limits)).await;
     }
 
     /// Stops the router: sessions are closed with a Termination block, pending netDb

@@ -40,11 +40,11 @@ pub fn our_identity(keys: &RouterKeys) -> RouterIdentity {
         })
 }
 
-/// The `caps` option: a bandwidth class letter (network-database.md, "Capabilities":
-/// L = under 12 KBps shared), `f` if we are a floodfill, then `R` (reachable) when we
-/// publish an address or `U` when we do not.
-pub fn caps(floodfill: bool, reachable: bool) -> String {
-    let mut c = String::from("L");
+/// The `caps` option: the bandwidth class letter of our transit share
+/// (network-database.md, "Capabilities"), `f` if we are a floodfill, then `R`
+/// (reachable) when we publish an address or `U` when we do not.
+pub fn caps(class: char, floodfill: bool, reachable: bool) -> String {
+    let mut c = String::from(class);
     if floodfill {
         c.push('f');
     }
@@ -58,6 +58,7 @@ pub fn build(
     published_addr: Option<SocketAddr>,
     net_id: u8,
     floodfill: bool,
+    class: char,
     now_ms: u64,
 ) -> Result<RouterInfo, i2p_wire::Error> {
     let static_key = keys.x25519.public_key();
@@ -68,7 +69,7 @@ pub fn build(
         None => RouterAddress::ntcp2_unpublished(NTCP2_COST, &static_key)?,
     };
     let options = Mapping::new([
-        ("caps", caps(floodfill, published_addr.is_some())),
+        ("caps", caps(class, floodfill, published_addr.is_some())),
         ("netId", net_id.to_string()),
         ("router.version", ROUTER_VERSION.to_string()),
     ])?;
@@ -90,7 +91,7 @@ mod test {
     fn our_router_info_parses_and_verifies_with_stable_hash() {
         let keys = RouterKeys::generate();
         let addr: SocketAddr = "198.18.0.9:12345".parse().unwrap();
-        let ri = build(&keys, Some(addr), 99, true, 1_700_000_000_000).unwrap();
+        let ri = build(&keys, Some(addr), 99, true, 'O', 1_700_000_000_000).unwrap();
         let parsed = UncheckedRouterInfo::parse(ri.as_bytes())
             .unwrap()
             .verify()
@@ -103,15 +104,15 @@ mod test {
         assert_eq!(ntcp2.static_key, keys.x25519.public_key());
         assert_eq!(ntcp2.iv, Some(keys.ntcp2_iv));
         // Re-signing later keeps the identity, so the hash stays.
-        let later = build(&keys, Some(addr), 99, true, 1_700_000_900_000).unwrap();
+        let later = build(&keys, Some(addr), 99, true, 'O', 1_700_000_900_000).unwrap();
         assert_eq!(later.hash(), ri.hash());
         assert_ne!(later.as_bytes(), ri.as_bytes());
     }
 
     #[test]
     fn caps_letters() {
-        assert_eq!(caps(false, true), "LR");
-        assert_eq!(caps(true, true), "LfR");
-        assert_eq!(caps(false, false), "LU");
+        assert_eq!(caps('L', false, true), "LR");
+        assert_eq!(caps('P', true, true), "PfR");
+        assert_eq!(caps('K', false, false), "KU");
     }
 }

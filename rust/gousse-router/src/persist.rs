@@ -28,6 +28,12 @@ pub(crate) enum PersistCmd {
         ok: bool,
         at_ms: u64,
     },
+    /// A tunnel build outcome for one hop.
+    TunnelBuild {
+        hash: [u8; 32],
+        outcome: gousse_store::TunnelBuildOutcome,
+        at_ms: u64,
+    },
     /// Write everything pending, then answer.
     Flush(std::sync::mpsc::SyncSender<()>),
 }
@@ -130,6 +136,15 @@ fn run(mut store: Store, rx: mpsc::Receiver<PersistCmd>) {
             Some(PersistCmd::Lookup { hash, ok, at_ms }) => {
                 if let Err(e) = store.record_lookup(&hash, ok, at_ms) {
                     warn!(target: "gousse::netdb", "recording a lookup: {e}");
+                }
+            }
+            Some(PersistCmd::TunnelBuild {
+                hash,
+                outcome,
+                at_ms,
+            }) => {
+                if let Err(e) = store.record_tunnel_build(&hash, outcome, at_ms) {
+                    warn!(target: "gousse::netdb", "recording a tunnel build: {e}");
                 }
             }
             Some(PersistCmd::Flush(done)) => {

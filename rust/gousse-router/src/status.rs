@@ -9,6 +9,32 @@ pub struct SessionCounts {
     pub outbound: usize,
 }
 
+/// Our tunnels by pool and direction.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct TunnelCounts {
+    /// Exploratory inbound tunnels.
+    pub exploratory_inbound: usize,
+    /// Exploratory outbound tunnels.
+    pub exploratory_outbound: usize,
+    /// Client (destination) inbound tunnels.
+    pub client_inbound: usize,
+    /// Client outbound tunnels.
+    pub client_outbound: usize,
+}
+
+/// One of our tunnels, for the console.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct TunnelInfo {
+    /// "inbound" or "outbound".
+    pub direction: String,
+    /// "exploratory" (client pools come with destinations).
+    pub pool: String,
+    /// Hops, gateway first, router hashes in I2P base64.
+    pub hops: Vec<String>,
+    /// Seconds until it expires.
+    pub expires_in_s: u64,
+}
+
 /// A snapshot of the router's state.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct Status {
@@ -36,4 +62,30 @@ pub struct Status {
     pub floodfill: bool,
     /// Floodfills that confirmed storing our current RouterInfo (DeliveryStatus).
     pub router_info_stores_confirmed: u64,
+    /// Our tunnels.
+    pub tunnels: TunnelCounts,
+    /// Share of our tunnel builds that succeeded over the last 10 minutes, if any ended.
+    pub tunnel_build_success_pct: Option<u8>,
+    /// Our tunnel builds that succeeded over the last 10 minutes.
+    pub tunnel_builds_ok: usize,
+    /// Our tunnel builds that failed (rejected or no reply) over the last 10 minutes.
+    pub tunnel_builds_failed: usize,
+    /// Tunnels other routers built through us.
+    pub transit_tunnels: usize,
+    /// Bytes we relayed for transit tunnels since start.
+    pub transit_bytes: u64,
+    /// Transit build requests we rejected since start.
+    pub transit_rejected: u64,
+    /// Transit messages dropped by the bandwidth share since start.
+    pub transit_dropped: u64,
+    /// The transit limits in force.
+    pub transit_limits: crate::bandwidth::TransitLimits,
+    /// Whether netDb lookups and stores go through our tunnels now (else directly).
+    pub netdb_through_tunnels: bool,
+    /// netDb lookups and stores we sent through tunnels since start.
+    pub netdb_messages_through_tunnels: u64,
+    /// netDb lookups and stores we sent directly since start (bootstrap).
+    pub netdb_messages_direct: u64,
+    /// Our tunnels, with their hops.
+    pub tunnel_list: Vec<TunnelInfo>,
 }

@@ -1,0 +1,892 @@
+//! The router's tunnels (tunnel-implementation.md, tunnel-creation-ecies.rst): our
+//! exploratory pool, the builds in flight, the tunnels we use, and the transit tunnels
+//! other routers build through us. Driven by the core task; everything here is
+//! synchronous and takes the time as an argument, so the core stays the one owner.
+//!
+//! What goes out is returned as [`Out`] values: messages for the core to send to a
+//! router (dialing it if needed), or messages that came out of our own inbound
+//! tunnels for the core to handle locally.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use i2p_tunnel::build::{
+    build_tunnel, BuildOutcome, BuildPlan, BuildRequestHandler, Hop, HopRole, PendingBuild,
+    ReplyCode, ReplyPath, TransitAction, TunnelId,
+};
+use i2p_tunnel::message::{
+    Delivery, Fragmenter, HopCipher, Reassembler, ReassemblyConfig, TunnelData, TunnelGateway,
+    TunnelLayers,
+};
+use i2p_tunnel::pool::{
+    Direction, PoolAction, PoolConfig, PoolTunnelId, TunnelPool, BUILD_TIMEOUT, TUNNEL_LIFETIME,
+};
+use i2p_wire::i2np::{DeliveryStatus, Payload};
+use i2p_wire::{Hash, I2npMessage, Mapping, MessageType, RouterInfo};
+use tracing::{debug, info};
+
+use crate::bandwidth::{TokenBucket, TransitLimits};
+use crate::peers::{self, TunnelStats};
+use crate::status::TunnelInfo;
+
+/// Lifetime we give the I2NP messages we originate in tunnels.
+const MESSAGE_LIFETIME_MS: u64 = 60_000;
+/// Transit tunnels live as long as the creator said ("the only supported value is
+/// 600" seconds) plus a little slack for clock differences.
+const TRANSIT_LIFETIME: Duration = Duration::from_secs(600 + 30);
+/// How often builds that could not start are retried.
+const RETRY_DEFERRED: Duration = Duration::from_secs(2);
+
+/// Something for the core to do.
+#[derive(Debug)]
+pub(crate) enum Out {
+    /// Send this message to that router.
+    Send(Hash, I2npMessage),
+    /// A message came out of one of our inbound tunnels (or was addressed to us):
+    /// handle it as the core handles messages from peers, with no peer.
+    Local(I2npMessage),
+    /// A tunnel build finished: record these per-hop outcomes in the profiles.
+    Profile(Vec<(Hash, gousse_store::TunnelBuildOutcome)>),
+}
+
+/// One of our tunnels.
+struct OurTunnel {
+    direction: Direction,
+    /// Hops, gateway first. Empty for a zero-hop tunnel.
+    hops: Vec<Hash>,
+    /// Inbound: the tunnel id at the gateway (where others send). Outbound: the id at
+    /// the first hop (where we send).
+    first_tunnel: u32,
+    /// Inbound: the id we receive on, as the endpoint.
+    our_tunnel: u32,
+    layers: TunnelLayers,
+    reassembler: Reassembler,
+    expires: Instant,
+}
+
+impl OurTunnel {
+    fn first_hop(&self) -> Option<Hash> {
+        self.hops.first().copied()
+    }
+}
+
+/// A build waiting for its reply.
+struct Pending {
+    pool_id: PoolTunnelId,
+    build: PendingBuild,
+    direction: Direction,
+    hops: Vec<Hash>,
+    /// Tunnel id at the first hop (outbound) or at the gateway (inbound).
+    first_tunnel: u32,
+    /// Inbound: the id we will receive on.
+    our_tunnel: u32,
+    started: Instant,
+}
+
+/// A tunnel someone built through us.
+struct Transit {
+    role: HopRole,
+    cipher: HopCipher,
+    next_router: Hash,
+    next_tunnel: u32,
+    expires: Instant,
+    /// OBEP only.
+    reassembler: Option<Reassembler>,
+    /// IBGW only.
+    fragmenter: Option<Fragmenter>,
+}
+
+/// Counters people see.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct TunnelCounters {
+    pub(crate) transit_bytes: u64,
+    pub(crate) transit_dropped_bandwidth: u64,
+    pub(crate) transit_rejected: u64,
+    pub(crate) transit_accepted: u64,
+    pub(crate) bad_tunnel_messages: u64,
+    pub(crate) tests_ok: u64,
+}
+
+/// The router's tunnels.
+pub(crate) struct Tunnels {
+    our_hash: Hash,
+    allow_private: bool,
+    handler: BuildRequestHandler,
+    pool: TunnelPool,
+    ours: HashMap<PoolTunnelId, OurTunnel>,
+    /// Our inbound endpoints (and the zero-hop reply tunnel) by the id we receive on.
+    inbound_by_id: HashMap<u32, PoolTunnelId>,
+    /// Builds by reply message id.
+    pending: HashMap<u32, Pending>,
+    /// Outbound builds by the tag of their garlic-wrapped reply.
+    pending_by_tag: HashMap<[u8; 8], u32>,
+    /// A zero-hop inbound tunnel: outbound builds' replies come here until we have
+    /// real inbound tunnels.
+    zero_hop_reply: u32,
+    transit: HashMap<u32, Transit>,
+    limits: TransitLimits,
+    bucket_in: TokenBucket,
+    bucket_out: TokenBucket,
+    /// Tunnel tests by the DeliveryStatus message id.
+    tests: HashMap<u32, (PoolTunnelId, PoolTunnelId)>,
+    /// When a build could not start (too few peers known yet), the pool is asked
+    /// again at this time; such builds are not counted as failures.
+    next_retry: Option<Instant>,
+    pub(crate) stats: HashMap<Hash, TunnelStats>,
+    pub(crate) counters: TunnelCounters,
+}
+
+fn random_u32() -> u32 {
+    u32::try_from(i2p_crypto::random_below(u64::from(u32::MAX)))
+        .unwrap_or(1)
+        .max(1)
+}
+
+impl Tunnels {
+    pub(crate) fn new(
+        our_hash: Hash,
+        static_key: i2p_crypto::x25519::StaticSecret,
+        allow_private: bool,
+        limits: TransitLimits,
+        stats: HashMap<Hash, TunnelStats>,
+        now: Instant,
+    ) -> Self {
+        Self {
+            our_hash,
+            allow_private,
+            handler: BuildRequestHandler::new(static_key, our_hash),
+            pool: TunnelPool::new(PoolConfig::exploratory(), now),
+            ours: HashMap::new(),
+            inbound_by_id: HashMap::new(),
+            pending: HashMap::new(),
+            pending_by_tag: HashMap::new(),
+            zero_hop_reply: TunnelId::random().0,
+            transit: HashMap::new(),
+            bucket_in: TokenBucket::new(limits.share_bytes_per_s, now),
+            bucket_out: TokenBucket::new(limits.share_bytes_per_s, now),
+            limits,
+            tests: HashMap::new(),
+            next_retry: None,
+            stats,
+            counters: TunnelCounters::default(),
+        }
+    }
+
+    // ----- getters for the status -----
+
+    /// Our established tunnels: (inbound, outbound).
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        (
+            self.pool.tunnels(Direction::Inbound).len(),
+            self.pool.tunnels(Direction::Outbound).len(),
+        )
+    }
+
+    pub(crate) fn build_success_pct(&self, now: Instant) -> Option<u8> {
+        self.pool.build_success_pct(now)
+    }
+
+    pub(crate) fn build_counts(&self, now: Instant) -> (usize, usize) {
+        self.pool.build_counts(now)
+    }
+
+    pub(crate) fn transit_count(&self) -> usize {
+        self.transit.len()
+    }
+
+    pub(crate) fn limits(&self) -> TransitLimits {
+        self.limits
+    }
+
+    pub(crate) fn list(&self, now: Instant) -> Vec<TunnelInfo> {
+        let mut v: Vec<TunnelInfo> = self
+            .ours
+            .values()
+            .map(|t| TunnelInfo {
+                direction: match t.direction {
+                    Direction::Inbound => "inbound".into(),
+                    Direction::Outbound => "outbound".into(),
+                },
+                pool: "exploratory".into(),
+                hops: t.hops.iter().map(|h| h.to_base64()).collect(),
+                expires_in_s: t.expires.saturating_duration_since(now).as_secs(),
+            })
+            .collect();
+        v.sort_by(|a, b| (&a.direction, a.expires_in_s).cmp(&(&b.direction, b.expires_in_s)));
+        v
+    }
+
+    /// An inbound tunnel others can reach us through: (gateway, tunnel id at it).
+    pub(crate) fn reply_tunnel(&self) -> Option<(Hash, u32)> {
+        self.pool
+            .tunnels(Direction::Inbound)
+            .into_iter()
+            .filter_map(|id| self.ours.get(&id))
+            .find_map(|t| t.first_hop().map(|g| (g, t.first_tunnel)))
+    }
+
+    /// Whether we have both directions, so netDb traffic can go through tunnels.
+    pub(crate) fn ready(&self) -> bool {
+        self.reply_tunnel().is_some() && self.outbound().is_some()
+    }
+
+    fn outbound(&self) -> Option<PoolTunnelId> {
+        self.pool
+            .tunnels(Direction::Outbound)
+            .into_iter()
+            .find(|id| self.ours.get(id).is_some_and(|t| !t.hops.is_empty()))
+    }
+
+    // ----- limits -----
+
+    pub(crate) fn set_limits(&mut self, limits: TransitLimits, now: Instant) {
+        self.bucket_in.set_rate(limits.share_bytes_per_s, now);
+        self.bucket_out.set_rate(limits.share_bytes_per_s, now);
+        self.limits = limits;
+        info!(target: "gousse::tunnels", ?limits, "transit limits changed");
+    }
+
+    // ----- timers -----
+
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        let transit = self.transit.values().map(|t| t.expires).min();
+        let pending = self
+            .pending
+            .values()
+            .map(|p| p.started + BUILD_TIMEOUT)
+            .min();
+        [self.pool.poll_timeout(), transit, pending, self.next_retry]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Timers; then the pool's actions, which need the routers we know.
+    pub(crate) fn handle_timeout(
+        &mut self,
+        now: Instant,
+        now_ms: u64,
+        routers: &HashMap<Hash, Arc<RouterInfo>>,
+        out: &mut Vec<Out>,
+    ) {
+        // Builds with no reply.
+        let expired: Vec<u32> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| now >= p.started + BUILD_TIMEOUT)
+            .map(|(k, _)| *k)
+            .collect();
+        for id in expired {
+            if let Some(p) = self.pending.remove(&id) {
+                self.pending_by_tag.retain(|_, v| *v != id);
+                debug!(target: "gousse::tunnels", hops = p.hops.len(), "tunnel build timed out");
+                let profile = p
+                    .hops
+                    .iter()
+                    .map(|h| {
+                        self.stats.entry(*h).or_default().timed_out += 1;
+                        (*h, gousse_store::TunnelBuildOutcome::TimedOut)
+                    })
+                    .collect();
+                out.push(Out::Profile(profile));
+                self.pool.handle_build_failed(now, p.pool_id);
+            }
+        }
+        self.transit.retain(|_, t| t.expires > now);
+        for t in self.ours.values_mut() {
+            t.reassembler.expire(now_ms);
+        }
+        for t in self.transit.values_mut() {
+            if let Some(r) = t.reassembler.as_mut() {
+                r.expire(now_ms);
+            }
+        }
+        if self.next_retry.is_some_and(|t| now >= t) {
+            self.next_retry = None;
+        }
+        self.pool.handle_timeout(now);
+        self.drain_pool(now, now_ms, routers, out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn try_build(
+        &mut self,
+        id: PoolTunnelId,
+        direction: Direction,
+        hops: usize,
+        now: Instant,
+        now_ms: u64,
+        routers: &HashMap<Hash, Arc<RouterInfo>>,
+        out: &mut Vec<Out>,
+    ) {
+        if let Err(why) = self.start_build(id, direction, hops, now, now_ms, routers, out) {
+            debug!(target: "gousse::tunnels", "cannot build a tunnel yet: {why}");
+            self.pool.cancel_build(id);
+            self.next_retry.get_or_insert(now + RETRY_DEFERRED);
+        }
+    }
+
+    fn drain_pool(
+        &mut self,
+        now: Instant,
+        now_ms: u64,
+        routers: &HashMap<Hash, Arc<RouterInfo>>,
+        out: &mut Vec<Out>,
+    ) {
+        while let Some(action) = self.pool.poll_action() {
+            match action {
+                PoolAction::Build {
+                    id,
+                    direction,
+                    hops,
+                } => self.try_build(id, direction, hops, now, now_ms, routers, out),
+                PoolAction::Remove { id } => {
+                    if let Some(t) = self.ours.remove(&id) {
+                        self.inbound_by_id.remove(&t.our_tunnel);
+                    }
+                    self.tests.retain(|_, (o, i)| *o != id && *i != id);
+                }
+                PoolAction::Test { outbound, inbound } => {
+                    self.start_test(outbound, inbound, now_ms, out)
+                }
+            }
+        }
+    }
+
+    // ----- our builds -----
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_build(
+        &mut self,
+        pool_id: PoolTunnelId,
+        direction: Direction,
+        n: usize,
+        now: Instant,
+        now_ms: u64,
+        routers: &HashMap<Hash, Arc<RouterInfo>>,
+        out: &mut Vec<Out>,
+    ) -> Result<(), String> {
+        if n == 0 {
+            return Err("zero-hop pools are not used".into());
+        }
+        let exclude: HashSet<Hash> = [self.our_hash].into();
+        let cands = peers::candidates(
+            routers
+                .values()
+                .filter(|ri| usable_hop(ri, self.allow_private))
+                .map(|ri| {
+                    (
+                        ri.hash(),
+                        ri.ntcp2_published().and_then(|p| p.addr).map(|a| a.ip()),
+                    )
+                }),
+            &self.stats,
+        );
+        let chosen = peers::select_hops(&cands, n, &exclude, !self.allow_private, peers::os_random)
+            .ok_or_else(|| format!("{} usable peers for {n} hops", cands.len()))?;
+        let mut hops = Vec::with_capacity(n);
+        for h in &chosen {
+            let ri = routers.get(h).ok_or("hop vanished")?;
+            let static_key = ri
+                .identity()
+                .x25519_public_key()
+                .ok_or("hop without an X25519 key")?;
+            hops.push(Hop {
+                router: *h,
+                static_key,
+                receive_tunnel: TunnelId::random(),
+                options: Mapping::empty(),
+            });
+        }
+        let our_tunnel = TunnelId::random();
+        let reply = match direction {
+            Direction::Inbound => ReplyPath::Inbound {
+                our_router: self.our_hash,
+                our_tunnel,
+            },
+            Direction::Outbound => {
+                let (router, tunnel) = self
+                    .reply_tunnel()
+                    .unwrap_or((self.our_hash, self.zero_hop_reply));
+                ReplyPath::Outbound {
+                    reply_router: router,
+                    reply_tunnel: TunnelId(tunnel),
+                }
+            }
+        };
+        let reply_message_id = random_u32();
+        let plan = BuildPlan {
+            hops: hops.clone(),
+            reply,
+            reply_message_id,
+            now_ms,
+            expiration_ms: now_ms + MESSAGE_LIFETIME_MS,
+        };
+        let (outgoing, pending) = build_tunnel(&plan).map_err(|e| format!("build message: {e}"))?;
+        if let Some(k) = pending.garlic_reply_key() {
+            self.pending_by_tag.insert(k.tag, reply_message_id);
+        }
+        self.pending.insert(
+            reply_message_id,
+            Pending {
+                pool_id,
+                build: pending,
+                direction,
+                hops: chosen.clone(),
+                first_tunnel: hops.first().map(|h| h.receive_tunnel.0).unwrap_or(0),
+                our_tunnel: our_tunnel.0,
+                started: now,
+            },
+        );
+        // Outbound builds go straight to the first hop. Inbound builds go through one of
+        // our outbound tunnels when we have one (so the first hop does not learn we
+        // built it), else directly.
+        match (direction, self.outbound()) {
+            (Direction::Inbound, Some(ob)) => self.send_through(
+                ob,
+                Delivery::Router(outgoing.first_hop),
+                &outgoing.message,
+                out,
+            ),
+            _ => out.push(Out::Send(outgoing.first_hop, outgoing.message)),
+        }
+        debug!(target: "gousse::tunnels", ?direction, hops = n, "tunnel build sent");
+        Ok(())
+    }
+
+    fn finish_build(
+        &mut self,
+        reply_id: u32,
+        outcome: Result<BuildOutcome, String>,
+        now: Instant,
+        out: &mut Vec<Out>,
+    ) {
+        let Some(p) = self.pending.remove(&reply_id) else {
+            return;
+        };
+        self.pending_by_tag.retain(|_, v| *v != reply_id);
+        let latency_ms =
+            u64::try_from(now.saturating_duration_since(p.started).as_millis()).unwrap_or(u64::MAX);
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(e) => {
+                self.counters.bad_tunnel_messages += 1;
+                debug!(target: "gousse::tunnels", "unreadable build reply: {e}");
+                self.pool.handle_build_failed(now, p.pool_id);
+                return;
+            }
+        };
+        let mut profile = Vec::new();
+        for hop in &outcome.hops {
+            let s = self.stats.entry(hop.router).or_default();
+            if hop.reply == ReplyCode::ACCEPT {
+                s.ok += 1;
+                profile.push((
+                    hop.router,
+                    gousse_store::TunnelBuildOutcome::Accepted { latency_ms },
+                ));
+            } else {
+                s.rejected += 1;
+                profile.push((hop.router, gousse_store::TunnelBuildOutcome::Rejected));
+            }
+        }
+        out.push(Out::Profile(profile));
+        if !outcome.built {
+            debug!(target: "gousse::tunnels", direction = ?p.direction, "tunnel build rejected");
+            self.pool.handle_build_failed(now, p.pool_id);
+            return;
+        }
+        let ciphers: Vec<HopCipher> = outcome
+            .hops
+            .iter()
+            .map(|h| HopCipher::from_keys(&h.layer))
+            .collect();
+        let t = OurTunnel {
+            direction: p.direction,
+            hops: p.hops.clone(),
+            first_tunnel: p.first_tunnel,
+            our_tunnel: p.our_tunnel,
+            layers: TunnelLayers::new(ciphers),
+            reassembler: Reassembler::new(ReassemblyConfig::default()),
+            expires: now + TUNNEL_LIFETIME,
+        };
+        if p.direction == Direction::Inbound {
+            self.inbound_by_id.insert(p.our_tunnel, p.pool_id);
+        }
+        info!(target: "gousse::tunnels", direction = ?p.direction, hops = p.hops.len(), latency_ms, "tunnel built");
+        self.ours.insert(p.pool_id, t);
+        self.pool.handle_built(now, p.pool_id);
+    }
+
+    // ----- tunnel tests -----
+
+    fn start_test(
+        &mut self,
+        outbound: PoolTunnelId,
+        inbound: PoolTunnelId,
+        now_ms: u64,
+        out: &mut Vec<Out>,
+    ) {
+        let Some((gw, tid)) = self
+            .ours
+            .get(&inbound)
+            .and_then(|t| t.first_hop().map(|g| (g, t.first_tunnel)))
+        else {
+            return;
+        };
+        let msg_id = random_u32();
+        let ds = DeliveryStatus {
+            msg_id,
+            timestamp_ms: now_ms,
+        };
+        let msg = I2npMessage::from_payload(
+            msg_id,
+            now_ms + MESSAGE_LIFETIME_MS,
+            &Payload::DeliveryStatus(ds),
+        );
+        self.tests.insert(msg_id, (outbound, inbound));
+        self.send_through(
+            outbound,
+            Delivery::Tunnel {
+                tunnel_id: tid,
+                gateway: gw,
+            },
+            &msg,
+            out,
+        );
+    }
+
+    /// A DeliveryStatus that came out of one of our inbound tunnels: a tunnel test's?
+    pub(crate) fn handle_delivery_status(&mut self, now: Instant, msg_id: u32) -> bool {
+        match self.tests.remove(&msg_id) {
+            Some((o, i)) => {
+                self.counters.tests_ok += 1;
+                self.pool.handle_test_result(now, o, i, true);
+                true
+            }
+            None => false,
+        }
+    }
+
+    // ----- sending through our tunnels -----
+
+    /// Sends `msg` out of our outbound tunnel `id` with `delivery` at its endpoint.
+    fn send_through(
+        &mut self,
+        id: PoolTunnelId,
+        delivery: Delivery,
+        msg: &I2npMessage,
+        out: &mut Vec<Out>,
+    ) {
+        let Some(t) = self.ours.get(&id) else { return };
+        let Some(first) = t.first_hop() else { return };
+        let mut frag = Fragmenter::new();
+        if frag.push(&delivery, msg).is_err() {
+            return;
+        }
+        for mut block in frag.flush(t.first_tunnel) {
+            t.layers.encrypt_outbound(&mut block);
+            out.push(Out::Send(first, tunnel_data_message(&block)));
+        }
+    }
+
+    /// Sends `msg` through any outbound tunnel to `delivery`; false if we have none.
+    pub(crate) fn send_out(
+        &mut self,
+        delivery: Delivery,
+        msg: &I2npMessage,
+        out: &mut Vec<Out>,
+    ) -> bool {
+        match self.outbound() {
+            Some(id) => {
+                self.send_through(id, delivery, msg, out);
+                true
+            }
+            None => false,
+        }
+    }
+
+    // ----- incoming tunnel traffic -----
+
+    /// Handles a tunnel-related message from the router `from`. Returns false if the
+    /// message is not a tunnel message.
+    pub(crate) fn handle_message(
+        &mut self,
+        from: Option<Hash>,
+        msg: &I2npMessage,
+        now: Instant,
+        now_ms: u64,
+        out: &mut Vec<Out>,
+    ) -> bool {
+        match msg.msg_type {
+            MessageType::TUNNEL_DATA => self.on_tunnel_data(&msg.payload, now, now_ms, out),
+            MessageType::TUNNEL_GATEWAY => self.on_tunnel_gateway(&msg.payload, now, out),
+            MessageType::SHORT_TUNNEL_BUILD | MessageType::VARIABLE_TUNNEL_BUILD => {
+                if self.pending.contains_key(&msg.msg_id) {
+                    let outcome = self.pending[&msg.msg_id]
+                        .build
+                        .handle_reply_message(msg)
+                        .map_err(|e| e.to_string());
+                    self.finish_build(msg.msg_id, outcome, now, out);
+                } else {
+                    self.on_build_request(from, msg, now, now_ms, out);
+                }
+            }
+            MessageType::OUTBOUND_TUNNEL_BUILD_REPLY | MessageType::VARIABLE_TUNNEL_BUILD_REPLY => {
+                if let Some(p) = self.pending.get(&msg.msg_id) {
+                    let outcome = p.build.handle_reply_message(msg).map_err(|e| e.to_string());
+                    self.finish_build(msg.msg_id, outcome, now, out);
+                }
+            }
+            MessageType::GARLIC => {
+                let tag = i2p_tunnel::build::garlic::tag_of(&msg.payload);
+                let Some(id) = tag.and_then(|t| self.pending_by_tag.get(&t).copied()) else {
+                    return false;
+                };
+                if let Some(p) = self.pending.get(&id) {
+                    let outcome = p
+                        .build
+                        .handle_garlic_reply(&msg.payload)
+                        .map_err(|e| e.to_string());
+                    self.finish_build(id, outcome, now, out);
+                }
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    fn on_build_request(
+        &mut self,
+        from: Option<Hash>,
+        msg: &I2npMessage,
+        now: Instant,
+        now_ms: u64,
+        out: &mut Vec<Out>,
+    ) {
+        let req = match self.handler.handle(msg.msg_type, &msg.payload, now_ms) {
+            Ok(r) => r,
+            Err(e) => {
+                debug!(target: "gousse::tunnels", ?from, "build request dropped: {e}");
+                return;
+            }
+        };
+        let receive = req.record.receive_tunnel.0;
+        let accept = self.limits.accept
+            && self.transit.len() < self.limits.max_tunnels
+            && self.limits.share_bytes_per_s > 0
+            && !self.transit.contains_key(&receive);
+        let code = if accept {
+            ReplyCode::ACCEPT
+        } else {
+            ReplyCode::REJECT_BANDWIDTH
+        };
+        let role = req.role;
+        let cipher = HopCipher::from_keys(&req.layer);
+        let next_router = req.record.next_ident;
+        let next_tunnel = req.record.next_tunnel.0;
+        let action = match req.reply(code, now_ms) {
+            Ok(a) => a,
+            Err(e) => {
+                debug!(target: "gousse::tunnels", "build reply: {e}");
+                return;
+            }
+        };
+        if accept {
+            self.counters.transit_accepted += 1;
+            self.transit.insert(
+                receive,
+                Transit {
+                    role,
+                    cipher,
+                    next_router,
+                    next_tunnel,
+                    expires: now + TRANSIT_LIFETIME,
+                    reassembler: (role == HopRole::OutboundEndpoint)
+                        .then(|| Reassembler::new(ReassemblyConfig::default())),
+                    fragmenter: (role == HopRole::InboundGateway).then(Fragmenter::new),
+                },
+            );
+            debug!(target: "gousse::tunnels", ?role, transit = self.transit.len(), "transit tunnel accepted");
+        } else {
+            self.counters.transit_rejected += 1;
+        }
+        match action {
+            TransitAction::Forward { to, message } => out.push(Out::Send(to, message)),
+            TransitAction::ReplyToGateway {
+                to,
+                tunnel,
+                message,
+            } => out.push(Out::Send(
+                to,
+                tunnel_gateway_message(tunnel.0, message, now_ms),
+            )),
+            TransitAction::LocalReply { tunnel, message } => {
+                self.gateway_into(tunnel.0, &message, now, out);
+            }
+        }
+    }
+
+    fn on_tunnel_data(&mut self, payload: &[u8], now: Instant, now_ms: u64, out: &mut Vec<Out>) {
+        let mut td = match TunnelData::parse(payload) {
+            Ok(td) => td,
+            Err(_) => {
+                self.counters.bad_tunnel_messages += 1;
+                return;
+            }
+        };
+        if let Some(t) = self.transit.get_mut(&td.tunnel_id) {
+            if !self.bucket_in.try_take(payload.len() as u64, now) {
+                self.counters.transit_dropped_bandwidth += 1;
+                return;
+            }
+            t.cipher.process(&mut td);
+            match t.role {
+                HopRole::Participant => {
+                    if !self.bucket_out.try_take(payload.len() as u64, now) {
+                        self.counters.transit_dropped_bandwidth += 1;
+                        return;
+                    }
+                    td.tunnel_id = t.next_tunnel;
+                    self.counters.transit_bytes += payload.len() as u64;
+                    debug!(target: "gousse::tunnels", next = t.next_tunnel, "participant forwards");
+                    out.push(Out::Send(t.next_router, tunnel_data_message(&td)));
+                }
+                HopRole::OutboundEndpoint => {
+                    let delivered = match t.reassembler.as_mut().map(|r| r.receive(&td, now_ms)) {
+                        Some(Ok(d)) => d,
+                        Some(Err(e)) => {
+                            debug!(target: "gousse::tunnels", tunnel = td.tunnel_id, "OBEP: {e}");
+                            self.counters.bad_tunnel_messages += 1;
+                            return;
+                        }
+                        None => return,
+                    };
+                    debug!(target: "gousse::tunnels", n = delivered.len(), "OBEP delivers");
+                    self.counters.transit_bytes += payload.len() as u64;
+                    for d in delivered {
+                        let len = d.message.payload.len() as u64 + 16;
+                        if !self.bucket_out.try_take(len, now) {
+                            self.counters.transit_dropped_bandwidth += 1;
+                            continue;
+                        }
+                        match d.delivery {
+                            Delivery::Router(h) => out.push(Out::Send(h, d.message)),
+                            Delivery::Tunnel { tunnel_id, gateway } => out.push(Out::Send(
+                                gateway,
+                                tunnel_gateway_message(tunnel_id, d.message, now_ms),
+                            )),
+                            Delivery::Local => self.counters.bad_tunnel_messages += 1,
+                        }
+                    }
+                }
+                HopRole::InboundGateway => self.counters.bad_tunnel_messages += 1,
+            }
+            return;
+        }
+        if let Some(id) = self.inbound_by_id.get(&td.tunnel_id).copied() {
+            let Some(t) = self.ours.get_mut(&id) else {
+                return;
+            };
+            t.layers.decrypt_inbound(&mut td);
+            match t.reassembler.receive(&td, now_ms) {
+                Ok(delivered) => {
+                    for d in delivered {
+                        if d.delivery == Delivery::Local {
+                            out.push(Out::Local(d.message));
+                        } else {
+                            self.counters.bad_tunnel_messages += 1;
+                        }
+                    }
+                }
+                Err(_) => self.counters.bad_tunnel_messages += 1,
+            }
+            return;
+        }
+        debug!(target: "gousse::tunnels", tunnel = td.tunnel_id, "TunnelData for an unknown tunnel");
+        self.counters.bad_tunnel_messages += 1;
+    }
+
+    fn on_tunnel_gateway(&mut self, payload: &[u8], now: Instant, out: &mut Vec<Out>) {
+        let tg = match TunnelGateway::parse(payload) {
+            Ok(tg) => tg,
+            Err(_) => {
+                self.counters.bad_tunnel_messages += 1;
+                return;
+            }
+        };
+        // Our zero-hop reply tunnel: the message is for us.
+        if tg.tunnel_id == self.zero_hop_reply {
+            out.push(Out::Local(tg.message));
+            return;
+        }
+        self.gateway_into(tg.tunnel_id, &tg.message, now, out);
+    }
+
+    /// As the inbound gateway of transit tunnel `tunnel`: sends `msg` down it.
+    fn gateway_into(&mut self, tunnel: u32, msg: &I2npMessage, now: Instant, out: &mut Vec<Out>) {
+        let Some(t) = self.transit.get_mut(&tunnel) else {
+            debug!(target: "gousse::tunnels", tunnel, "TunnelGateway for an unknown tunnel");
+            self.counters.bad_tunnel_messages += 1;
+            return;
+        };
+        debug!(target: "gousse::tunnels", tunnel, "IBGW sends");
+        let Some(frag) = t.fragmenter.as_mut() else {
+            self.counters.bad_tunnel_messages += 1;
+            return;
+        };
+        if frag.push(&Delivery::Local, msg).is_err() {
+            self.counters.bad_tunnel_messages += 1;
+            return;
+        }
+        for mut block in frag.flush(t.next_tunnel) {
+            if !self
+                .bucket_out
+                .try_take(i2p_tunnel::message::TUNNEL_DATA_LEN as u64, now)
+            {
+                self.counters.transit_dropped_bandwidth += 1;
+                continue;
+            }
+            t.cipher.process(&mut block);
+            self.counters.transit_bytes += i2p_tunnel::message::TUNNEL_DATA_LEN as u64;
+            out.push(Out::Send(t.next_router, tunnel_data_message(&block)));
+        }
+    }
+}
+
+/// A router we may put in our tunnels: reachable over NTCP2, with an X25519 identity.
+fn usable_hop(ri: &RouterInfo, allow_private: bool) -> bool {
+    let Some(p) = ri.ntcp2_published() else {
+        return false;
+    };
+    let Some(addr) = p.addr else { return false };
+    ri.identity().x25519_public_key().is_some()
+        && (allow_private || crate::addr::is_public(addr.ip()))
+        && !ri
+            .caps()
+            .is_some_and(|c| c.contains('U') || c.contains('H'))
+}
+
+fn tunnel_data_message(td: &TunnelData) -> I2npMessage {
+    I2npMessage::new(
+        MessageType::TUNNEL_DATA,
+        random_u32(),
+        crate::core::unix_ms() + MESSAGE_LIFETIME_MS,
+        td.to_bytes().to_vec(),
+    )
+}
+
+pub(crate) fn tunnel_gateway_message(
+    tunnel_id: u32,
+    message: I2npMessage,
+    now_ms: u64,
+) -> I2npMessage {
+    let tg = TunnelGateway { tunnel_id, message };
+    I2npMessage::new(
+        MessageType::TUNNEL_GATEWAY,
+        random_u32(),
+        now_ms + MESSAGE_LIFETIME_MS,
+        tg.to_bytes().unwrap_or_default(),
+    )
+}
