@@ -15,6 +15,7 @@
 
 mod gousse;
 mod handshakes;
+mod tunnels;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -23,9 +24,9 @@ use gousse::Gousse;
 use gousse_testnet::{isolate, netns, reseed, wait_until, Testnet};
 
 const NTCP2_PORT: u16 = 23456;
-const CONSOLE_PORT: u16 = 7070;
+pub(crate) const CONSOLE_PORT: u16 = 7070;
 
-fn our_addr() -> SocketAddr {
+pub(crate) fn our_addr() -> SocketAddr {
     let ip = netns::add_gousse_addr(0).expect("add our address");
     SocketAddr::new(ip.into(), NTCP2_PORT)
 }

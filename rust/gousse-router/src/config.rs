@@ -46,6 +46,10 @@ pub struct RouterConfig {
     /// Bandwidth shared with transit tunnels, KB/s each way; also sets the bandwidth
     /// class in our published caps.
     pub transit_share_kbps: u64,
+    /// Hops of exploratory tunnels (i2pd's `exploratory.inbound.length`), 0-7.
+    pub exploratory_length: usize,
+    /// Exploratory tunnels kept each way (`exploratory.inbound.quantity`), 1-16.
+    pub exploratory_quantity: usize,
 }
 
 impl RouterConfig {
@@ -77,6 +81,8 @@ impl Default for RouterConfig {
             accept_transit: true,
             max_transit_tunnels: 500,
             transit_share_kbps: 256,
+            exploratory_length: 2,
+            exploratory_quantity: 2,
         }
     }
 }

@@ -899,6 +899,7 @@ impl Core {
             st.tunnel_builds_ok = ok;
             st.tunnel_builds_failed = failed;
             st.transit_tunnels = self.tunnels.transit_count();
+            (st.tunnel_tests_ok, st.tunnel_tests_failed) = self.tunnels.test_counts();
             let c = self.tunnels.counters;
             st.transit_bytes = c.transit_bytes;
             st.transit_rejected = c.transit_rejected;

@@ -233,6 +233,14 @@ impl Router {
             keys.x25519.clone(),
             config.allow_private_addresses,
             limits,
+            i2p_tunnel::pool::PoolConfig {
+                inbound_length: config.exploratory_length,
+                outbound_length: config.exploratory_length,
+                inbound_quantity: config.exploratory_quantity,
+                outbound_quantity: config.exploratory_quantity,
+                inbound_backups: 0,
+                outbound_backups: 0,
+            },
             tunnel_stats,
             std::time::Instant::now(),
         );

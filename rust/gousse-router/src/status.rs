@@ -70,6 +70,11 @@ pub struct Status {
     pub tunnel_builds_ok: usize,
     /// Our tunnel builds that failed (rejected or no reply) over the last 10 minutes.
     pub tunnel_builds_failed: usize,
+    /// Tests of our tunnels (a message out one tunnel and back in another) passed
+    /// since start.
+    pub tunnel_tests_ok: u64,
+    /// Tunnel tests failed since start.
+    pub tunnel_tests_failed: u64,
     /// Tunnels other routers built through us.
     pub transit_tunnels: usize,
     /// Bytes we relayed for transit tunnels since start.

@@ -149,6 +149,7 @@ impl Tunnels {
         static_key: i2p_crypto::x25519::StaticSecret,
         allow_private: bool,
         limits: TransitLimits,
+        exploratory: PoolConfig,
         stats: HashMap<Hash, TunnelStats>,
         now: Instant,
     ) -> Self {
@@ -156,7 +157,7 @@ impl Tunnels {
             our_hash,
             allow_private,
             handler: BuildRequestHandler::new(static_key, our_hash),
-            pool: TunnelPool::new(PoolConfig::exploratory(), now),
+            pool: TunnelPool::new(exploratory, now),
             ours: HashMap::new(),
             inbound_by_id: HashMap::new(),
             pending: HashMap::new(),
@@ -189,6 +190,10 @@ impl Tunnels {
 
     pub(crate) fn build_counts(&self, now: Instant) -> (usize, usize) {
         self.pool.build_counts(now)
+    }
+
+    pub(crate) fn test_counts(&self) -> (u64, u64) {
+        self.pool.test_counts()
     }
 
     pub(crate) fn transit_count(&self) -> usize {

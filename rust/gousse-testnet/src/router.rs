@@ -75,10 +75,22 @@ impl I2pdRouter {
         self.data_dir.join("router.info")
     }
 
-    /// The current bytes of its `router.info`.
+    /// The current bytes of its `router.info`. i2pd rewrites the file in place, so a
+    /// read can catch it half written: this retries (for up to 5 s) until the bytes
+    /// parse as a whole RouterInfo.
     pub fn router_info(&self) -> Result<Vec<u8>> {
         let p = self.router_info_path();
-        std::fs::read(&p).map_err(io_err(format!("reading {}", p.display())))
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let bytes = std::fs::read(&p).map_err(io_err(format!("reading {}", p.display())))?;
+            match i2p_wire::UncheckedRouterInfo::parse(&bytes) {
+                Ok(_) => return Ok(bytes),
+                Err(e) if std::time::Instant::now() >= deadline => {
+                    return Err(Error::BadRouterInfo(e))
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            }
+        }
     }
 
     /// `<data dir>/i2pd.log`.

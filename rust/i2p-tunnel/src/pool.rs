@@ -170,6 +170,8 @@ pub struct TunnelPool {
     next_test: Option<Instant>,
     testing: Option<(PoolTunnelId, PoolTunnelId, Instant)>,
     history: History,
+    tests_ok: u64,
+    tests_failed: u64,
 }
 
 impl TunnelPool {
@@ -184,6 +186,8 @@ impl TunnelPool {
             next_test: Some(now + TEST_INTERVAL),
             testing: None,
             history: History::default(),
+            tests_ok: 0,
+            tests_failed: 0,
         };
         p.refill(now);
         p
@@ -322,6 +326,11 @@ impl TunnelPool {
         for id in failed {
             self.handle_tunnel_failed(now, id);
         }
+    }
+
+    /// Tunnel tests passed and failed since the pool was made.
+    pub fn test_counts(&self) -> (u64, u64) {
+        (self.tests_ok, self.tests_failed)
     }
 
     /// Whether a tunnel passed its last test.

@@ -619,3 +619,110 @@ fn participant_matches_independent_model_of_i2pd() {
     assert_eq!(&clear[..2], &[0, 0]);
     assert_eq!(clear[201], 30);
 }
+
+/// ShortTunnelBuild messages captured from i2pd 2.45.1 routers building their own
+/// tunnels through a test router (static X25519 key 0x21 x 32, hash below) in a
+/// private testnet; i2pd logged those tunnels as created after our replies.
+const CAPTURE_HASH: &str = "hOt89TryQxGNgbj~xUBQkRvLzkwisqxH6T9mHiXEyys=";
+const CAPTURE_PARTICIPANT: &str = include_str!("testdata/i2pd-2.45.1-stbm-participant.hex");
+const CAPTURE_PARTICIPANT_MS: u64 = 1_795_675_473_075;
+const CAPTURE_OBEP: &str = include_str!("testdata/i2pd-2.45.1-stbm-obep.hex");
+const CAPTURE_OBEP_MS: u64 = 1_795_675_478_502;
+
+fn capture_handler() -> BuildRequestHandler {
+    BuildRequestHandler::new(
+        StaticSecret::from_bytes([0x21; 32]),
+        Hash::from_base64(CAPTURE_HASH).unwrap(),
+    )
+}
+
+#[test]
+fn i2pd_captured_participant_record() {
+    let payload = hex::decode(CAPTURE_PARTICIPANT.trim()).unwrap();
+    let mut h = capture_handler();
+    let req = h
+        .handle(
+            MessageType::SHORT_TUNNEL_BUILD,
+            &payload,
+            CAPTURE_PARTICIPANT_MS,
+        )
+        .unwrap();
+    assert_eq!(payload[0], 4, "i2pd sends 4 records");
+    assert_eq!(req.role, HopRole::Participant);
+    assert_eq!(req.record.receive_tunnel, TunnelId(367_260_792));
+    assert_eq!(req.record.next_tunnel, TunnelId(1_133_232_176));
+    assert_eq!(
+        req.record.next_ident,
+        Hash::from_base64("MqM4YUCjtMdCrgV--2VORhw3S-T5EhJZw9eCWAOjNxs=").unwrap()
+    );
+    assert_eq!(req.record.expiration_secs, 600);
+    assert_eq!(req.record.layer_encryption, 0);
+    assert!(req.record.options.is_empty());
+    assert_eq!(
+        u64::from(req.record.request_time_minutes),
+        CAPTURE_PARTICIPANT_MS / 60_000
+    );
+    let next = req.record.next_ident;
+    let msg_id = req.record.next_message_id;
+    match req
+        .reply(ReplyCode::ACCEPT, CAPTURE_PARTICIPANT_MS)
+        .unwrap()
+    {
+        TransitAction::Forward { to, message } => {
+            assert_eq!(to, next);
+            assert_eq!(message.msg_type, MessageType::SHORT_TUNNEL_BUILD);
+            assert_eq!(message.msg_id, msg_id);
+            assert_eq!(message.payload.len(), payload.len());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Ten minutes later the same record is stale; right after, it is a replay.
+    let mut h2 = capture_handler();
+    assert_eq!(
+        h2.handle(
+            MessageType::SHORT_TUNNEL_BUILD,
+            &payload,
+            CAPTURE_PARTICIPANT_MS + 10 * 60_000
+        )
+        .unwrap_err(),
+        BuildError::Stale
+    );
+    assert_eq!(
+        h.handle(
+            MessageType::SHORT_TUNNEL_BUILD,
+            &payload,
+            CAPTURE_PARTICIPANT_MS
+        )
+        .unwrap_err(),
+        BuildError::Replay
+    );
+}
+
+#[test]
+fn i2pd_captured_obep_record() {
+    let payload = hex::decode(CAPTURE_OBEP.trim()).unwrap();
+    let mut h = capture_handler();
+    let req = h
+        .handle(MessageType::SHORT_TUNNEL_BUILD, &payload, CAPTURE_OBEP_MS)
+        .unwrap();
+    assert_eq!(req.role, HopRole::OutboundEndpoint);
+    assert_eq!(req.record.receive_tunnel, TunnelId(3_916_751_142));
+    assert_eq!(req.record.next_tunnel, TunnelId(183_048_645));
+    let gw = Hash::from_base64("NNZZInjqv8RUnvzl00SHcEqEvPVxmWoGwXto2CUoTXk=").unwrap();
+    assert_eq!(req.record.next_ident, gw);
+    let key = req.garlic_reply_key().unwrap().clone();
+    let msg_id = req.record.next_message_id;
+    match req.reply(ReplyCode::ACCEPT, CAPTURE_OBEP_MS).unwrap() {
+        TransitAction::ReplyToGateway {
+            to,
+            tunnel,
+            message,
+        } => {
+            assert_eq!((to, tunnel), (gw, TunnelId(183_048_645)));
+            let inner = garlic::unwrap(&key, &message.payload).unwrap();
+            assert_eq!(inner.msg_type, MessageType::OUTBOUND_TUNNEL_BUILD_REPLY);
+            assert_eq!(inner.msg_id, msg_id);
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,0 +1,188 @@
+//! Tunnels with i2pd (acceptance of the tunnels issue): our builds through i2pd
+//! routers, i2pd's builds through ours (transit), netDb traffic through tunnels, and
+//! transit limits changed at run time.
+
+use std::time::{Duration, Instant};
+
+use gousse_testnet::{isolate, wait_until, Testnet};
+
+use crate::gousse::Gousse;
+use crate::{our_addr, CONSOLE_PORT};
+
+/// Average "Tunnel creation success rate" over the i2pd routers' consoles.
+fn i2pd_success(net: &Testnet) -> (f64, Vec<u64>) {
+    let rates: Vec<u64> = net
+        .routers()
+        .iter()
+        .filter_map(|r| {
+            r.console_status()
+                .ok()
+                .and_then(|s| s.tunnel_creation_success_rate())
+        })
+        .collect();
+    let avg = rates.iter().sum::<u64>() as f64 / rates.len().max(1) as f64;
+    (avg, rates)
+}
+
+#[test]
+fn tunnels_with_i2pd() {
+    isolate!();
+    let t0 = Instant::now();
+    let addr = our_addr();
+    let net = Testnet::builder()
+        .routers(10)
+        .floodfills(2)
+        .start()
+        .expect("start i2pd routers");
+    net.wait_settled(Duration::from_secs(120))
+        .expect("i2pd network settles");
+    std::thread::sleep(Duration::from_secs(30));
+    let (base_avg, base_rates) = i2pd_success(&net);
+    println!("i2pd tunnel creation success without us: {base_avg:.0}% {base_rates:?}");
+
+    // Our router, seeded with every i2pd RouterInfo, 4 exploratory tunnels each way.
+    let work = tempfile::tempdir().unwrap();
+    let seed = work.path().join("seed");
+    std::fs::create_dir_all(&seed).unwrap();
+    for (i, ri) in net.router_infos().unwrap().iter().enumerate() {
+        std::fs::write(seed.join(format!("routerInfo-{i}.dat")), ri).unwrap();
+    }
+    let config = work.path().join("gousse.toml");
+    std::fs::write(&config, "[router]\nexploratory_quantity = 4\n").unwrap();
+    let data = work.path().join("gousse");
+    let (seed_arg, config_arg) = (seed.display().to_string(), config.display().to_string());
+    let g = Gousse::start(
+        &data,
+        addr,
+        CONSOLE_PORT,
+        &[
+            "--config",
+            &config_arg,
+            "--reseed-from",
+            &seed_arg,
+            "--reseed-threshold",
+            "1",
+        ],
+    );
+
+    // 1. Our tunnels: built, tested; the build success over the run.
+    let took = wait_until(
+        Duration::from_secs(120),
+        Duration::from_secs(1),
+        "our tunnels",
+        || {
+            let st = g.status();
+            st["tunnels"]["exploratory_inbound"].as_u64() >= Some(4)
+                && st["tunnels"]["exploratory_outbound"].as_u64() >= Some(4)
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}: {}", g.status()));
+    println!("4 exploratory tunnels each way after {took:.1?}");
+    wait_until(
+        Duration::from_secs(180),
+        Duration::from_secs(2),
+        "tunnel tests pass",
+        || g.figure("tunnel_tests_ok") >= 3,
+    )
+    .unwrap_or_else(|e| panic!("{e}: {}", g.status()));
+
+    // 2. Transit: i2pd routers build through us and data flows.
+    wait_until(
+        Duration::from_secs(180),
+        Duration::from_secs(2),
+        "transit tunnels with traffic",
+        || g.figure("transit_tunnels") >= 1 && g.figure("transit_bytes") > 0,
+    )
+    .unwrap_or_else(|e| panic!("{e}: {}", g.status()));
+    std::thread::sleep(Duration::from_secs(60));
+    let st = g.status();
+    let (ok, failed) = (
+        g.figure("tunnel_builds_ok"),
+        g.figure("tunnel_builds_failed"),
+    );
+    let pct = 100.0 * ok as f64 / (ok + failed).max(1) as f64;
+    let (tests_ok, tests_failed) = (g.figure("tunnel_tests_ok"), g.figure("tunnel_tests_failed"));
+    println!(
+        "our builds: {ok} ok, {failed} failed ({pct:.0}%); tunnel tests: {tests_ok} passed, {tests_failed} failed; \
+         transit: {} tunnels, {} bytes",
+        st["transit_tunnels"], st["transit_bytes"]
+    );
+    assert!(ok + failed >= 10, "enough builds to judge: {st}");
+    assert!(pct >= 90.0, "at least 90% of our builds succeed: {st}");
+    assert!(
+        tests_ok >= 3 && tests_failed <= tests_ok / 4,
+        "our tunnels pass their tests: {st}"
+    );
+    let (avg, rates) = i2pd_success(&net);
+    println!("i2pd tunnel creation success with us: {avg:.0}% {rates:?}");
+    assert!(
+        avg >= (base_avg - 10.0).min(90.0),
+        "i2pd's success stays where it was: {avg:.0}% vs {base_avg:.0}%"
+    );
+
+    // 3. netDb through tunnels: lookups and stores went through our tunnels.
+    assert!(st["netdb_through_tunnels"].as_bool() == Some(true), "{st}");
+    assert!(g.figure("netdb_messages_through_tunnels") >= 1, "{st}");
+
+    // 4. Lowering the transit limits at run time: no new transit tunnels, the
+    // existing ones drain (they are not cut), and the new caps reach the floodfills
+    // through our tunnels.
+    let before_bytes = g.figure("transit_bytes");
+    let before_tunnels = g.figure("transit_tunnels");
+    let before_rejected = g.figure("transit_rejected");
+    let before_netdb = g.figure("netdb_messages_through_tunnels");
+    let (code, body) = g.post_transit(r#"{"accept": false, "share_kbps": 8}"#);
+    assert_eq!(code, 200, "{body}");
+    wait_until(
+        Duration::from_secs(240),
+        Duration::from_secs(2),
+        "new transit requests rejected",
+        || g.figure("transit_rejected") > before_rejected,
+    )
+    .unwrap_or_else(|e| panic!("{e}: {}", g.status()));
+    let st = g.status();
+    assert!(
+        g.figure("transit_tunnels") >= 1,
+        "existing transit tunnels drain, not cut: {st}"
+    );
+    assert!(
+        g.figure("transit_tunnels") <= before_tunnels,
+        "no new transit tunnels: {st}"
+    );
+    println!(
+        "after accept=false: {} transit tunnels draining (from {before_tunnels}), {} rejected, {} bytes relayed since",
+        st["transit_tunnels"],
+        g.figure("transit_rejected") - before_rejected,
+        g.figure("transit_bytes") - before_bytes
+    );
+    assert!(
+        g.figure("netdb_messages_through_tunnels") > before_netdb,
+        "our new RouterInfo was stored through tunnels"
+    );
+    // The floodfills get our new RouterInfo (caps with class K: 8 KB/s) through tunnels.
+    let ours = g.router_hash();
+    for ff in net.routers().iter().filter(|r| r.is_floodfill()) {
+        wait_until(
+            Duration::from_secs(180),
+            Duration::from_secs(3),
+            "floodfill has our current RouterInfo",
+            || {
+                let path = ff
+                    .data_dir()
+                    .join("netDb")
+                    .join(format!("r{}", &ours[..1]))
+                    .join(format!("routerInfo-{ours}.dat"));
+                std::fs::read(path)
+                    .ok()
+                    .and_then(|b| i2p_wire::UncheckedRouterInfo::parse(&b).ok())
+                    .is_some_and(|ri| {
+                        ri.dangerously_assume_valid()
+                            .caps()
+                            .is_some_and(|c| c.starts_with('K'))
+                    })
+            },
+        )
+        .unwrap_or_else(|e| panic!("floodfill {}: {e}", ff.hash_b64()));
+    }
+    println!("tunnels_with_i2pd: {:.1?} in all", t0.elapsed());
+}
