@@ -13,8 +13,10 @@
     unreachable_pub
 )]
 
+mod alice;
 mod gousse;
 mod handshakes;
+mod hostile_tunnels;
 mod tunnels;
 
 use std::net::SocketAddr;

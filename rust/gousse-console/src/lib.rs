@@ -5,10 +5,12 @@ mod page;
 mod server;
 
 pub use gousse_router::Status;
+pub use gousse_router::TransitLimits;
 pub use page::{human_bytes, human_duration, render_page};
 pub use server::{
-    serve, Console, StatusSource, CONNECTION_LIFETIME, HEADER_READ_TIMEOUT, MAX_CONNECTIONS,
-    MAX_HEADERS, MAX_HEADER_BYTES,
+    serve, Console, ControlFuture, StatusSource, TransitControl, CONNECTION_LIFETIME,
+    HEADER_READ_TIMEOUT, MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_HEADERS, MAX_HEADER_BYTES,
+    MAX_SHARE_KBPS, MAX_TRANSIT_TUNNELS,
 };
 
 /// Errors of the console.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use gousse_router::Status;
+use gousse_router::{Status, TunnelInfo};
 
 use crate::server::REFRESH_SECONDS;
 
@@ -103,6 +103,22 @@ th { color: var(--muted); font-weight: normal; width: 36%; max-width: 220px;
   padding-right: 12px; }
 code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
   word-break: break-all; }
+h2 { font-size: 15px; line-height: 22px; margin: 0 0 8px; color: var(--muted);
+  font-weight: 600; text-transform: uppercase; letter-spacing: .6px; }
+h2 .badge { font-size: 11px; line-height: 18px; margin-left: 6px; vertical-align: 1px; }
+section.card + .grid { margin-top: 14px; }
+.cols th { width: 58%; }
+.cols { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr));
+  gap: 14px; margin-top: 14px; }
+.cols + section.card { margin-top: 14px; }
+table.list th { width: auto; border-top: 0; font-size: 12px; text-transform: uppercase;
+  letter-spacing: .6px; padding-right: 12px; }
+table.list td { padding-right: 12px; font-variant-numeric: tabular-nums; }
+table.list tr:first-child td { border-top: 1px solid var(--line); }
+.hops code { white-space: nowrap; }
+.arrow { color: var(--muted); padding: 0 3px; }
+.empty { color: var(--muted); }
+.scroll { overflow-x: auto; }
 footer { margin-top: 18px; color: var(--muted); font-size: 13px; }
 a { color: var(--accent); }
 ";
@@ -164,6 +180,7 @@ pub fn render_page(status: &Status) -> String {
 <tr><th>RouterInfo stores confirmed</th><td>{stores}</td></tr>
 </table>
 </section>
+{tunnel_sections}
 <footer>Refreshes every {refresh} s &middot; JSON: <a href="/api/status">/api/status</a></footer>
 </main>
 </body>
@@ -184,14 +201,154 @@ pub fn render_page(status: &Status) -> String {
         network = network_name(status.net_id),
         floodfill = if status.floodfill { "yes" } else { "no" },
         stores = status.router_info_stores_confirmed,
+        tunnel_sections = tunnel_sections(status),
     );
     page
+}
+
+/// Most rows of the tunnel table; the rest are counted below it.
+const MAX_TUNNEL_ROWS: usize = 100;
+/// Characters of a router hash shown per hop.
+const HOP_PREFIX: usize = 6;
+
+/// The tunnel figures, the transit section and the table of our tunnels.
+fn tunnel_sections(status: &Status) -> String {
+    let t = &status.tunnels;
+    let ours = t
+        .exploratory_inbound
+        .saturating_add(t.exploratory_outbound)
+        .saturating_add(t.client_inbound)
+        .saturating_add(t.client_outbound);
+    let success = match status.tunnel_build_success_pct {
+        Some(pct) => format!("{pct} %"),
+        None => "&ndash;".to_owned(),
+    };
+    let limits = &status.transit_limits;
+    let accepting = if limits.accept {
+        r#"<span class="badge">accepting</span>"#
+    } else {
+        r#"<span class="badge off">not accepting</span>"#
+    };
+    let netdb_route = if status.netdb_through_tunnels {
+        "through tunnels"
+    } else {
+        "direct (no tunnels yet)"
+    };
+    let mut out = String::with_capacity(4 * 1024);
+    let _ = write!(
+        out,
+        r#"<section class="grid">
+<div class="card"><div class="label">Our tunnels</div><div class="value">{ours}</div><div class="pair">{inb} in &middot; {outb} out</div></div>
+<div class="card"><div class="label">Build success</div><div class="value">{success}</div><div class="pair">{ok} ok &middot; {failed} failed, 10 min</div></div>
+<div class="card"><div class="label">Transit tunnels</div><div class="value">{transit}</div><div class="pair">of at most {max}</div></div>
+<div class="card"><div class="label">Transit relayed</div><div class="value">{relayed}</div><div class="pair">since start</div></div>
+</section>
+<div class="cols">
+<section class="card">
+<h2>Tunnels</h2>
+<table>
+<tr><th>Exploratory in / out</th><td>{ei} / {eo}</td></tr>
+<tr><th>Client in / out</th><td>{ci} / {co}</td></tr>
+<tr><th>Builds, last 10 min</th><td>{success} ({ok} ok, {failed} failed)</td></tr>
+<tr><th>Tests passed / failed</th><td>{tests_ok} / {tests_failed}</td></tr>
+<tr><th>netDb traffic</th><td>{netdb_route}</td></tr>
+<tr><th>netDb messages, tunnels / direct</th><td>{via} / {direct}</td></tr>
+</table>
+</section>
+<section class="card">
+<h2>Transit {accepting}</h2>
+<table>
+<tr><th>Transit tunnels</th><td>{transit} (at most {max})</td></tr>
+<tr><th>Bytes relayed</th><td>{relayed}</td></tr>
+<tr><th>Requests rejected</th><td>{rejected}</td></tr>
+<tr><th>Dropped by the share</th><td>{dropped} messages</td></tr>
+<tr><th>Build requests dropped</th><td>{req_dropped} ({replayed} replays)</td></tr>
+<tr><th>Tunnel messages dropped</th><td>{msg_dropped}</td></tr>
+<tr><th>Reassembly buffers</th><td>{reassembly}</td></tr>
+<tr><th>Bandwidth share</th><td>{share} KB/s each way</td></tr>
+<tr><th>New transit tunnels</th><td>{accept_text}</td></tr>
+</table>
+</section>
+</div>
+<section class="card">
+<h2>Our tunnels</h2>
+"#,
+        inb = t.exploratory_inbound.saturating_add(t.client_inbound),
+        outb = t.exploratory_outbound.saturating_add(t.client_outbound),
+        ok = status.tunnel_builds_ok,
+        failed = status.tunnel_builds_failed,
+        transit = status.transit_tunnels,
+        max = limits.max_tunnels,
+        relayed = human_bytes(status.transit_bytes),
+        ei = t.exploratory_inbound,
+        eo = t.exploratory_outbound,
+        ci = t.client_inbound,
+        co = t.client_outbound,
+        via = status.netdb_messages_through_tunnels,
+        direct = status.netdb_messages_direct,
+        rejected = status.transit_rejected,
+        dropped = status.transit_dropped,
+        tests_ok = status.tunnel_tests_ok,
+        tests_failed = status.tunnel_tests_failed,
+        req_dropped = status.build_requests_dropped,
+        replayed = status.build_requests_replayed,
+        msg_dropped = status.tunnel_messages_dropped,
+        reassembly = human_bytes(u64::try_from(status.reassembly_bytes).unwrap_or(u64::MAX)),
+        share = limits.share_bytes_per_s / 1024,
+        accept_text = if limits.accept {
+            "accepted"
+        } else {
+            "refused; existing ones drain until they expire"
+        },
+    );
+    if status.tunnel_list.is_empty() {
+        out.push_str("<p class=\"empty\">No tunnels yet.</p>\n");
+    } else {
+        out.push_str(
+            "<div class=\"scroll\"><table class=\"list\">\n<tr><th>Direction</th><th>Pool</th><th>Hops (gateway first)</th><th>Expires in</th></tr>\n",
+        );
+        for tunnel in status.tunnel_list.iter().take(MAX_TUNNEL_ROWS) {
+            tunnel_row(&mut out, tunnel);
+        }
+        out.push_str("</table></div>\n");
+        let hidden = status.tunnel_list.len().saturating_sub(MAX_TUNNEL_ROWS);
+        if hidden > 0 {
+            let _ = writeln!(out, "<p class=\"empty\">and {hidden} more</p>");
+        }
+    }
+    out.push_str("</section>");
+    out
+}
+
+/// One row of the tunnel table.
+fn tunnel_row(out: &mut String, tunnel: &TunnelInfo) {
+    let hops = if tunnel.hops.is_empty() {
+        "<span class=\"empty\">zero-hop</span>".to_owned()
+    } else {
+        tunnel
+            .hops
+            .iter()
+            .map(|hash| {
+                let short: String = hash.chars().take(HOP_PREFIX).collect();
+                format!("<code title=\"{}\">{}</code>", escape(hash), escape(&short))
+            })
+            .collect::<Vec<_>>()
+            .join("<span class=\"arrow\">&rarr;</span>")
+    };
+    let _ = writeln!(
+        out,
+        "<tr><td>{}</td><td>{}</td><td class=\"hops\">{hops}</td><td>{}</td></tr>",
+        escape(&tunnel.direction),
+        escape(&tunnel.pool),
+        escape(&human_duration(tunnel.expires_in_s)),
+    );
 }
 
 #[cfg(test)]
 mod test {
     use super::*;
     use gousse_router::status::SessionCounts;
+    use gousse_router::{TransitLimits, TunnelCounts};
 
     #[test]
     fn bytes_in_human_units() {
@@ -248,6 +405,7 @@ mod test {
             ntcp2_address: Some("203.0.113.5:12345".into()),
             floodfill: true,
             router_info_stores_confirmed: 4,
+            ..Status::default()
         };
         let page = render_page(&status);
         for needle in [
@@ -282,5 +440,114 @@ mod test {
         assert!(page.contains("not yet known"));
         assert!(page.contains("99 (private network)"));
         assert!(page.contains("<td>no</td>"));
+    }
+
+    fn tunnel(direction: &str, hops: &[&str], expires_in_s: u64) -> TunnelInfo {
+        TunnelInfo {
+            direction: direction.into(),
+            pool: "exploratory".into(),
+            hops: hops.iter().map(|h| (*h).to_owned()).collect(),
+            expires_in_s,
+        }
+    }
+
+    #[test]
+    fn page_shows_tunnels_and_transit() {
+        let status = Status {
+            tunnels: TunnelCounts {
+                exploratory_inbound: 2,
+                exploratory_outbound: 3,
+                client_inbound: 0,
+                client_outbound: 1,
+            },
+            tunnel_build_success_pct: Some(87),
+            tunnel_builds_ok: 13,
+            tunnel_builds_failed: 2,
+            transit_tunnels: 41,
+            transit_bytes: 5 << 20,
+            transit_rejected: 9,
+            transit_dropped: 4,
+            transit_limits: TransitLimits {
+                accept: true,
+                max_tunnels: 300,
+                share_bytes_per_s: 128 * 1024,
+            },
+            netdb_through_tunnels: true,
+            netdb_messages_through_tunnels: 321,
+            netdb_messages_direct: 12,
+            tunnel_tests_ok: 31,
+            tunnel_tests_failed: 6,
+            build_requests_dropped: 17,
+            build_requests_replayed: 3,
+            tunnel_messages_dropped: 8,
+            reassembly_bytes: 3072,
+            tunnel_list: vec![
+                tunnel("inbound", &["AAAAAAxyz~=", "BBBBBBq-rs="], 540),
+                tunnel("outbound", &["CCCCCC<b>="], 75),
+            ],
+            ..Status::default()
+        };
+        let page = render_page(&status);
+        for needle in [
+            "2 / 3",                  // exploratory in / out
+            "0 / 1",                  // client in / out
+            "87 % (13 ok, 2 failed)", // build success
+            "through tunnels",        // netDb route
+            "321 / 12",               // netDb messages
+            "41 (at most 300)",       // transit tunnels
+            "5.0 MiB",                // bytes relayed
+            "<td>9</td>",             // rejected
+            "4 messages",             // dropped
+            "128 KB/s each way",      // share
+            r#"<span class="badge">accepting</span>"#,
+            "<code title=\"AAAAAAxyz~=\">AAAAAA</code>",
+            "<code title=\"BBBBBBq-rs=\">BBBBBB</code>",
+            "9 min 0 s",
+            "1 min 15 s",
+            "<td>inbound</td>",
+            "<td>outbound</td>",
+            "31 / 6",         // tunnel tests
+            "17 (3 replays)", // build requests dropped
+            "<td>8</td>",     // tunnel messages dropped
+            "3.0 KiB",        // reassembly
+        ] {
+            assert!(page.contains(needle), "page lacks {needle:?}");
+        }
+        // Hops in order, gateway first.
+        let a = page.find(">AAAAAA<").unwrap();
+        let b = page.find(">BBBBBB<").unwrap();
+        assert!(a < b);
+        // Hashes are escaped, in the prefix and in the title.
+        assert!(!page.contains("<b>"));
+        assert!(page.contains("CCCCCC&lt;b&gt;="));
+    }
+
+    #[test]
+    fn page_shows_refused_transit_and_no_tunnels() {
+        let status = Status {
+            transit_limits: TransitLimits {
+                accept: false,
+                max_tunnels: 0,
+                share_bytes_per_s: 0,
+            },
+            ..Status::default()
+        };
+        let page = render_page(&status);
+        assert!(page.contains(r#"<span class="badge off">not accepting</span>"#));
+        assert!(page.contains("existing ones drain"));
+        assert!(page.contains("No tunnels yet."));
+        assert!(page.contains("direct (no tunnels yet)"));
+        assert!(page.contains("&ndash; (0 ok, 0 failed)"));
+    }
+
+    #[test]
+    fn long_tunnel_lists_are_cut() {
+        let status = Status {
+            tunnel_list: (0..150).map(|i| tunnel("inbound", &["Hop"], i)).collect(),
+            ..Status::default()
+        };
+        let page = render_page(&status);
+        assert_eq!(page.matches("<td>inbound</td>").count(), MAX_TUNNEL_ROWS);
+        assert!(page.contains("and 50 more"));
     }
 }

@@ -3,17 +3,18 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gousse_router::Status;
-use http_body_util::Full;
+use gousse_router::{Status, TransitLimits};
+use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Mutex, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::ConsoleError;
@@ -21,6 +22,20 @@ use crate::ConsoleError;
 /// Where the console reads the router's state: called once per request, so it must be
 /// cheap (a snapshot), and may be called from any thread.
 pub type StatusSource = Arc<dyn Fn() -> Status + Send + Sync>;
+
+/// The future a [`TransitControl`] returns: completes once the router took the limits.
+pub type ControlFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// How the console changes the router's transit limits (`POST /api/transit`): called
+/// with the complete, merged limits; the router applies them at once.
+pub type TransitControl = Arc<dyn Fn(TransitLimits) -> ControlFuture + Send + Sync>;
+
+/// Largest request body `POST /api/transit` accepts, in bytes.
+pub const MAX_BODY_BYTES: usize = 4 * 1024;
+/// Highest `max_tunnels` `POST /api/transit` accepts.
+pub const MAX_TRANSIT_TUNNELS: u64 = 10_000;
+/// Highest `share_kbps` `POST /api/transit` accepts: 1 GiB/s, in KiB/s.
+pub const MAX_SHARE_KBPS: u64 = 1024 * 1024;
 
 /// Largest request head (request line plus headers) the console reads, in bytes.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
@@ -46,12 +61,24 @@ pub struct Console {
     listener: TcpListener,
     local_addr: SocketAddr,
     source: StatusSource,
+    control: Option<TransitControl>,
+}
+
+/// What every connection of one console shares.
+struct Shared {
+    source: StatusSource,
+    control: Option<TransitControl>,
+    /// The limits this console last applied. The router's status catches up with a
+    /// change only after a moment, so a second change merges over these rather than
+    /// over a stale status. Held across the control call: changes are applied in turn.
+    applied: Mutex<Option<TransitLimits>>,
 }
 
 impl std::fmt::Debug for Console {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Console")
             .field("local_addr", &self.local_addr)
+            .field("transit_control", &self.control.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -69,7 +96,15 @@ impl Console {
             listener,
             local_addr,
             source,
+            control: None,
         })
+    }
+
+    /// Lets `POST /api/transit` change the router's transit limits through `control`.
+    /// Without it, that endpoint answers 503.
+    pub fn with_transit_control(mut self, control: TransitControl) -> Self {
+        self.control = Some(control);
+        self
     }
 
     /// The address actually bound (the real port when port 0 was asked).
@@ -87,7 +122,13 @@ impl Console {
             listener,
             local_addr,
             source,
+            control,
         } = self;
+        let shared = Arc::new(Shared {
+            source,
+            control,
+            applied: Mutex::new(None),
+        });
         tracing::info!(target: "gousse::console", "console listening on http://{local_addr}/");
 
         let mut http = hyper::server::conn::http1::Builder::new();
@@ -127,13 +168,13 @@ impl Console {
             };
 
             let http = Arc::clone(&http);
-            let source = Arc::clone(&source);
+            let shared = Arc::clone(&shared);
             let mut stop_rx = stop_rx.clone();
             connections.spawn(async move {
                 let _permit = permit;
                 let service = hyper::service::service_fn(move |req| {
-                    let source = Arc::clone(&source);
-                    async move { Ok::<_, Infallible>(respond(&req, &source)) }
+                    let shared = Arc::clone(&shared);
+                    async move { Ok::<_, Infallible>(respond(req, &shared).await) }
                 });
                 let conn = http.serve_connection(TokioIo::new(stream), service);
                 tokio::pin!(conn);
@@ -180,28 +221,42 @@ pub async fn serve(
     Console::bind(addr, source).await?.run(shutdown).await
 }
 
-/// Answers one request. Never reads the request body.
-fn respond(req: &Request<Incoming>, source: &StatusSource) -> Response<Full<Bytes>> {
-    if !host_is_local(req) {
+/// Answers one request. Only `POST /api/transit` reads a body, bounded by
+/// [`MAX_BODY_BYTES`].
+async fn respond(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
+    if !host_is_local(&req) {
         return plain(
             StatusCode::MISDIRECTED_REQUEST,
             "421 the console answers only to an IP address or localhost\n",
         );
     }
-    let path = req.uri().path();
-    let known = matches!(path, "/" | "/api/status");
-    if !known {
-        return plain(StatusCode::NOT_FOUND, "404 not found\n");
+    match req.uri().path() {
+        "/api/transit" => {
+            if req.method() != Method::POST {
+                let mut resp = json_error(StatusCode::METHOD_NOT_ALLOWED, "use POST");
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
+                return resp;
+            }
+            post_transit(req, shared).await
+        }
+        path @ ("/" | "/api/status") => {
+            if req.method() != Method::GET && req.method() != Method::HEAD {
+                let mut resp = plain(StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed\n");
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+                return resp;
+            }
+            get(path == "/api/status", &(shared.source)())
+        }
+        _ => plain(StatusCode::NOT_FOUND, "404 not found\n"),
     }
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        let mut resp = plain(StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed\n");
-        resp.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return resp;
-    }
-    let status = source();
-    if path == "/api/status" {
-        match serde_json::to_vec(&status) {
+}
+
+/// `GET /api/status` (when `json`) or `GET /`.
+fn get(json: bool, status: &Status) -> Response<Full<Bytes>> {
+    if json {
+        match serde_json::to_vec(status) {
             Ok(json) => with_type(StatusCode::OK, json, "application/json"),
             Err(err) => {
                 tracing::warn!(target: "gousse::console", "cannot encode status: {err}");
@@ -211,7 +266,7 @@ fn respond(req: &Request<Incoming>, source: &StatusSource) -> Response<Full<Byte
     } else {
         let mut resp = with_type(
             StatusCode::OK,
-            crate::render_page(&status).into_bytes(),
+            crate::render_page(status).into_bytes(),
             "text/html; charset=utf-8",
         );
         resp.headers_mut().insert(
@@ -222,6 +277,204 @@ fn respond(req: &Request<Incoming>, source: &StatusSource) -> Response<Full<Byte
         );
         resp
     }
+}
+
+/// `POST /api/transit`: checks the request, merges the change over the limits in force,
+/// applies them through the control callback and answers them.
+async fn post_transit(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
+    let Some(control) = &shared.control else {
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this console cannot change transit limits",
+        );
+    };
+    if !origin_is_local(&req) {
+        return json_error(StatusCode::FORBIDDEN, "cross-origin requests are refused");
+    }
+    if !is_json(&req) {
+        return json_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+        );
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let too_large = || {
+        json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+        )
+    };
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return too_large();
+    }
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
+        Err(_) => return json_error(StatusCode::BAD_REQUEST, "cannot read the body"),
+    };
+    let change = match TransitChange::parse(&body) {
+        Ok(change) => change,
+        Err(err) => return json_error(err.status(), &err.to_string()),
+    };
+
+    let mut applied = shared.applied.lock().await;
+    let base = applied.unwrap_or_else(|| (shared.source)().transit_limits);
+    let limits = change.apply(base);
+    control(limits).await;
+    *applied = Some(limits);
+    drop(applied);
+    tracing::info!(target: "gousse::console",
+        accept = limits.accept, max_tunnels = limits.max_tunnels,
+        share_bytes_per_s = limits.share_bytes_per_s, "transit limits changed");
+    with_type(
+        StatusCode::OK,
+        limits_json(&limits).to_string().into_bytes(),
+        "application/json",
+    )
+}
+
+/// The limits as `POST /api/transit` answers them.
+pub(crate) fn limits_json(limits: &TransitLimits) -> serde_json::Value {
+    serde_json::json!({
+        "accept": limits.accept,
+        "max_tunnels": limits.max_tunnels,
+        "share_kbps": limits.share_bytes_per_s / 1024,
+    })
+}
+
+/// A change of transit limits as `POST /api/transit` carries it: absent fields keep
+/// their value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TransitChange {
+    accept: Option<bool>,
+    max_tunnels: Option<usize>,
+    share_kbps: Option<u64>,
+}
+
+/// Why a `POST /api/transit` body was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum ChangeError {
+    /// Not JSON, not an object, an unknown key or a value of the wrong type: 400.
+    #[error("{0}")]
+    Malformed(String),
+    /// A number out of range: 422.
+    #[error("{0}")]
+    OutOfRange(String),
+}
+
+impl ChangeError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ChangeError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ChangeError::OutOfRange(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+}
+
+impl TransitChange {
+    /// Parses a body: a JSON object with any of `accept` (bool), `max_tunnels`
+    /// (0..=[`MAX_TRANSIT_TUNNELS`]) and `share_kbps` (0..=[`MAX_SHARE_KBPS`]).
+    pub(crate) fn parse(body: &[u8]) -> Result<Self, ChangeError> {
+        let value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|err| ChangeError::Malformed(format!("invalid JSON: {err}")))?;
+        let serde_json::Value::Object(fields) = value else {
+            return Err(ChangeError::Malformed(
+                "expected a JSON object such as {\"accept\": true}".to_owned(),
+            ));
+        };
+        let mut change = TransitChange::default();
+        for (key, value) in &fields {
+            match key.as_str() {
+                "accept" => {
+                    change.accept = Some(value.as_bool().ok_or_else(|| {
+                        ChangeError::Malformed("`accept` must be true or false".to_owned())
+                    })?);
+                }
+                "max_tunnels" => {
+                    let n = bounded(key, value, MAX_TRANSIT_TUNNELS)?;
+                    // n <= 10000 always fits.
+                    change.max_tunnels =
+                        Some(usize::try_from(n).map_err(|_| {
+                            ChangeError::OutOfRange(format!("`{key}` is too large"))
+                        })?);
+                }
+                "share_kbps" => change.share_kbps = Some(bounded(key, value, MAX_SHARE_KBPS)?),
+                other => {
+                    let shown: String = other.chars().take(40).collect();
+                    return Err(ChangeError::Malformed(format!(
+                        "unknown field {shown:?}; expected accept, max_tunnels or share_kbps"
+                    )));
+                }
+            }
+        }
+        Ok(change)
+    }
+
+    /// The limits after this change.
+    pub(crate) fn apply(self, base: TransitLimits) -> TransitLimits {
+        TransitLimits {
+            accept: self.accept.unwrap_or(base.accept),
+            max_tunnels: self.max_tunnels.unwrap_or(base.max_tunnels),
+            share_bytes_per_s: self
+                .share_kbps
+                .map_or(base.share_bytes_per_s, |kbps| kbps.saturating_mul(1024)),
+        }
+    }
+}
+
+/// A whole number in `0..=max`.
+fn bounded(key: &str, value: &serde_json::Value, max: u64) -> Result<u64, ChangeError> {
+    if let Some(n) = value.as_u64() {
+        return if n <= max {
+            Ok(n)
+        } else {
+            Err(ChangeError::OutOfRange(format!(
+                "`{key}` must be at most {max}, got {n}"
+            )))
+        };
+    }
+    if value.is_number() {
+        // Negative, fractional or beyond u64.
+        return Err(ChangeError::OutOfRange(format!(
+            "`{key}` must be a whole number from 0 to {max}"
+        )));
+    }
+    Err(ChangeError::Malformed(format!("`{key}` must be a number")))
+}
+
+/// The body is declared as JSON (`application/json`, parameters allowed). Browsers
+/// send cross-site form posts only as form or text types, and a cross-site JSON post
+/// needs a CORS preflight the console never grants.
+fn is_json(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// A browser names the page that sent a request in `Origin`; a change must come from
+/// the console's own origin (an IP literal or localhost) or from a non-browser client
+/// (no `Origin`).
+fn origin_is_local(req: &Request<Incoming>) -> bool {
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    origin
+        .to_str()
+        .ok()
+        .and_then(|o| {
+            o.strip_prefix("http://")
+                .or_else(|| o.strip_prefix("https://"))
+        })
+        .is_some_and(host_name_is_local)
 }
 
 /// DNS-rebinding defence: a browser that was sent here by a foreign name carries that
@@ -259,6 +512,11 @@ pub(crate) fn host_name_is_local(host: &str) -> bool {
 fn is_port(tail: &str) -> bool {
     tail.strip_prefix(':')
         .is_some_and(|p| !p.is_empty() && p.parse::<u16>().is_ok())
+}
+
+fn json_error(code: StatusCode, message: &str) -> Response<Full<Bytes>> {
+    let body = serde_json::json!({ "error": message }).to_string();
+    with_type(code, body.into_bytes(), "application/json")
 }
 
 fn plain(code: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
@@ -317,5 +575,92 @@ mod test {
         ] {
             assert!(!host_name_is_local(host), "{host}");
         }
+    }
+
+    fn base() -> TransitLimits {
+        TransitLimits {
+            accept: true,
+            max_tunnels: 500,
+            share_bytes_per_s: 256 * 1024,
+        }
+    }
+
+    #[test]
+    fn change_keeps_absent_fields() {
+        let change = TransitChange::parse(br#"{"accept": false}"#).unwrap();
+        assert_eq!(
+            change.apply(base()),
+            TransitLimits {
+                accept: false,
+                ..base()
+            }
+        );
+        let change = TransitChange::parse(br#"{"max_tunnels": 20, "share_kbps": 64}"#).unwrap();
+        assert_eq!(
+            change.apply(base()),
+            TransitLimits {
+                accept: true,
+                max_tunnels: 20,
+                share_bytes_per_s: 64 * 1024,
+            }
+        );
+        assert_eq!(TransitChange::parse(b"{}").unwrap().apply(base()), base());
+        // The limits themselves are accepted.
+        let change =
+            TransitChange::parse(br#"{"max_tunnels": 10000, "share_kbps": 1048576}"#).unwrap();
+        let limits = change.apply(base());
+        assert_eq!(limits.max_tunnels, 10_000);
+        assert_eq!(limits.share_bytes_per_s, 1 << 30);
+    }
+
+    #[test]
+    fn bad_changes_are_refused() {
+        for body in [
+            &b""[..],
+            b"not json",
+            b"{\"accept\": true",
+            b"[1, 2]",
+            b"null",
+            br#"{"accept": "yes"}"#,
+            br#"{"accept": null}"#,
+            br#"{"max_tunnels": "5"}"#,
+            br#"{"share_kbps": true}"#,
+            br#"{"acept": true}"#,
+        ] {
+            let err = TransitChange::parse(body).unwrap_err();
+            assert!(
+                matches!(err, ChangeError::Malformed(_)),
+                "{body:?}: {err:?}"
+            );
+            assert_eq!(err.status(), StatusCode::BAD_REQUEST);
+        }
+        for body in [
+            &br#"{"max_tunnels": 10001}"#[..],
+            br#"{"max_tunnels": -1}"#,
+            br#"{"max_tunnels": 2.5}"#,
+            br#"{"share_kbps": 1048577}"#,
+            br#"{"share_kbps": 1e30}"#,
+            br#"{"share_kbps": 18446744073709551616}"#,
+        ] {
+            let err = TransitChange::parse(body).unwrap_err();
+            assert!(
+                matches!(err, ChangeError::OutOfRange(_)),
+                "{body:?}: {err:?}"
+            );
+            assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        let msg = TransitChange::parse(br#"{"max_tunnels": 20000}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("at most 10000"), "{msg}");
+    }
+
+    #[test]
+    fn answer_is_in_kbps() {
+        let json = limits_json(&base());
+        assert_eq!(
+            json,
+            serde_json::json!({"accept": true, "max_tunnels": 500, "share_kbps": 256})
+        );
     }
 }

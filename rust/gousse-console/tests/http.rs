@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gousse_console::{Console, StatusSource, MAX_HEADER_BYTES};
+use gousse_console::{Console, StatusSource, TransitControl, MAX_HEADER_BYTES};
 use gousse_router::status::SessionCounts;
-use gousse_router::Status;
+use gousse_router::{Status, TransitLimits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -31,6 +31,12 @@ fn sample_status(uptime_s: u64) -> Status {
         ntcp2_address: Some("127.0.0.1:29001".into()),
         floodfill: true,
         router_info_stores_confirmed: 3,
+        transit_limits: TransitLimits {
+            accept: true,
+            max_tunnels: 500,
+            share_bytes_per_s: 256 * 1024,
+        },
+        ..Status::default()
     }
 }
 
@@ -39,17 +45,36 @@ struct Running {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), gousse_console::ConsoleError>>,
     calls: Arc<AtomicU64>,
+    /// What the transit control callback received, in order.
+    applied: Arc<std::sync::Mutex<Vec<TransitLimits>>>,
 }
 
 async fn start() -> Running {
+    start_with(true).await
+}
+
+async fn start_with(control: bool) -> Running {
     let calls = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&calls);
     // Each call reports a growing uptime, as a live router would.
     let source: StatusSource =
         Arc::new(move || sample_status(3600 + counter.fetch_add(1, Ordering::SeqCst)));
-    let console = Console::bind(SocketAddr::from(([127, 0, 0, 1], 0)), source)
+    let mut console = Console::bind(SocketAddr::from(([127, 0, 0, 1], 0)), source)
         .await
         .unwrap();
+    let applied = Arc::new(std::sync::Mutex::new(Vec::new()));
+    if control {
+        let record = Arc::clone(&applied);
+        let control: TransitControl = Arc::new(move |limits| {
+            let record = Arc::clone(&record);
+            Box::pin(async move {
+                // The router takes a moment; the console must wait for it.
+                tokio::task::yield_now().await;
+                record.lock().unwrap().push(limits);
+            })
+        });
+        console = console.with_transit_control(control);
+    }
     let addr = console.local_addr();
     assert_ne!(addr.port(), 0);
     let (stop, stopped) = oneshot::channel::<()>();
@@ -61,6 +86,7 @@ async fn start() -> Running {
         stop: Some(stop),
         task,
         calls,
+        applied,
     }
 }
 
@@ -249,4 +275,203 @@ async fn shutdown_with_an_idle_connection_open() {
     let addr = console.addr;
     console.stop().await;
     assert!(TcpStream::connect(addr).await.is_err(), "listener closed");
+}
+
+/// Sends `POST /api/transit` with the given content type (if any) and extra header lines.
+async fn post_transit(
+    addr: SocketAddr,
+    content_type: Option<&str>,
+    extra: &str,
+    body: &[u8],
+) -> (u16, String, serde_json::Value) {
+    let mut req = format!(
+        "POST /api/transit HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n{extra}",
+        body.len()
+    );
+    if let Some(ct) = content_type {
+        req.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    req.push_str("\r\n");
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    let (code, head, body) = split(&exchange(addr, &bytes).await);
+    let json = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+    (code, head, json)
+}
+
+#[tokio::test]
+async fn transit_post_applies_merged_limits() {
+    let console = start().await;
+    let (code, head, json) = post_transit(
+        console.addr,
+        Some("application/json"),
+        "",
+        br#"{"accept": false}"#,
+    )
+    .await;
+    assert_eq!(code, 200, "{head} {json}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert_eq!(
+        json,
+        serde_json::json!({"accept": false, "max_tunnels": 500, "share_kbps": 256})
+    );
+    // The fake status never changes; the second change merges over the first anyway.
+    let (code, _, json) = post_transit(
+        console.addr,
+        Some("application/json; charset=utf-8"),
+        "Origin: http://127.0.0.1:7070\r\n",
+        br#"{"max_tunnels": 40, "share_kbps": 1024}"#,
+    )
+    .await;
+    assert_eq!(code, 200, "{json}");
+    assert_eq!(
+        json,
+        serde_json::json!({"accept": false, "max_tunnels": 40, "share_kbps": 1024})
+    );
+    assert_eq!(
+        *console.applied.lock().unwrap(),
+        vec![
+            TransitLimits {
+                accept: false,
+                max_tunnels: 500,
+                share_bytes_per_s: 256 * 1024,
+            },
+            TransitLimits {
+                accept: false,
+                max_tunnels: 40,
+                share_bytes_per_s: 1024 * 1024,
+            },
+        ]
+    );
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn transit_post_refuses_bad_requests() {
+    let console = start().await;
+    let addr = console.addr;
+    let good = br#"{"accept": false}"#;
+    let big = format!(r#"{{"accept": true, "pad": "{}"}}"#, "x".repeat(5000));
+    // (content type, extra header lines, body, expected code, words of the error)
+    type Case<'a> = (Option<&'a str>, &'a str, &'a [u8], u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (None, "", good, 415, "application/json"),
+        (Some("text/plain"), "", good, 415, "application/json"),
+        (
+            Some("application/x-www-form-urlencoded"),
+            "",
+            b"accept=false",
+            415,
+            "application/json",
+        ),
+        (
+            Some("multipart/form-data; boundary=x"),
+            "",
+            good,
+            415,
+            "application/json",
+        ),
+        (Some("application/json"), "", big.as_bytes(), 413, "4096"),
+        (
+            Some("application/json"),
+            "",
+            b"{\"accept\": fals",
+            400,
+            "invalid JSON",
+        ),
+        (Some("application/json"), "", b"[true]", 400, "object"),
+        (
+            Some("application/json"),
+            "",
+            br#"{"accept": 1}"#,
+            400,
+            "accept",
+        ),
+        (
+            Some("application/json"),
+            "",
+            br#"{"bogus": 1}"#,
+            400,
+            "unknown field",
+        ),
+        (
+            Some("application/json"),
+            "",
+            br#"{"max_tunnels": 10001}"#,
+            422,
+            "at most 10000",
+        ),
+        (
+            Some("application/json"),
+            "",
+            br#"{"share_kbps": 2000000}"#,
+            422,
+            "at most 1048576",
+        ),
+        (
+            Some("application/json"),
+            "",
+            br#"{"max_tunnels": -3}"#,
+            422,
+            "whole number",
+        ),
+        (
+            Some("application/json"),
+            "Origin: http://evil.example\r\n",
+            good,
+            403,
+            "cross-origin",
+        ),
+        (
+            Some("application/json"),
+            "Origin: null\r\n",
+            good,
+            403,
+            "cross-origin",
+        ),
+    ];
+    for (ct, extra, body, want, needle) in cases {
+        let (code, head, json) = post_transit(addr, ct, extra, body).await;
+        assert_eq!(code, want, "{ct:?} {extra:?}: {head} {json}");
+        let msg = json["error"].as_str().unwrap_or_default();
+        assert!(msg.contains(needle), "{ct:?}: {msg:?}");
+    }
+    // A body longer than declared is cut off by hyper; a chunked one is bounded too.
+    let mut chunked = format!(
+        "POST /api/transit HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    for _ in 0..3 {
+        chunked.extend_from_slice(format!("800\r\n{}\r\n", " ".repeat(0x800)).as_bytes());
+    }
+    chunked.extend_from_slice(b"0\r\n\r\n");
+    assert_eq!(split(&exchange(addr, &chunked).await).0, 413);
+    // A foreign Host is still refused before anything else.
+    let req = b"POST /api/transit HTTP/1.1\r\nHost: evil.example\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+    assert_eq!(split(&exchange(addr, req).await).0, 421);
+    // Other methods on the endpoint.
+    let (code, head, _) = split(
+        &exchange(
+            addr,
+            format!("GET /api/transit HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .await,
+    );
+    assert_eq!(code, 405);
+    assert!(head.contains("allow: post"), "{head}");
+    assert!(
+        console.applied.lock().unwrap().is_empty(),
+        "nothing applied"
+    );
+    console.stop().await;
+}
+
+#[tokio::test]
+async fn transit_post_without_control_is_unavailable() {
+    let console = start_with(false).await;
+    let (code, _, json) = post_transit(console.addr, Some("application/json"), "", b"{}").await;
+    assert_eq!(code, 503);
+    assert!(json["error"].as_str().unwrap().contains("cannot change"));
+    console.stop().await;
 }

@@ -900,6 +900,10 @@ impl Core {
             st.tunnel_builds_failed = failed;
             st.transit_tunnels = self.tunnels.transit_count();
             (st.tunnel_tests_ok, st.tunnel_tests_failed) = self.tunnels.test_counts();
+            (st.build_requests_dropped, st.build_requests_replayed) =
+                self.tunnels.dropped_build_requests();
+            st.tunnel_messages_dropped = self.tunnels.counters.bad_tunnel_messages;
+            st.reassembly_bytes = self.tunnels.reassembly_bytes();
             let c = self.tunnels.counters;
             st.transit_bytes = c.transit_bytes;
             st.transit_rejected = c.transit_rejected;

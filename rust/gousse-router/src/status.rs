@@ -85,6 +85,16 @@ pub struct Status {
     pub transit_dropped: u64,
     /// The transit limits in force.
     pub transit_limits: crate::bandwidth::TransitLimits,
+    /// Tunnel build requests dropped (malformed, not for us, undecryptable, stale,
+    /// replayed) since start.
+    pub build_requests_dropped: u64,
+    /// Of those, replays.
+    pub build_requests_replayed: u64,
+    /// Tunnel messages dropped (bad checksum, impossible fragments, unknown tunnel,
+    /// undeliverable) since start.
+    pub tunnel_messages_dropped: u64,
+    /// Bytes held in tunnel message reassembly now (bounded per tunnel).
+    pub reassembly_bytes: usize,
     /// Whether netDb lookups and stores go through our tunnels now (else directly).
     pub netdb_through_tunnels: bool,
     /// netDb lookups and stores we sent through tunnels since start.

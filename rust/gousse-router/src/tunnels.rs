@@ -192,6 +192,30 @@ impl Tunnels {
         self.pool.build_counts(now)
     }
 
+    /// Build requests dropped (malformed, not for us, undecryptable, stale, replayed,
+    /// unsupported), and of those the replays.
+    pub(crate) fn dropped_build_requests(&self) -> (u64, u64) {
+        let c = self.handler.counters();
+        (
+            c.malformed + c.not_for_us + c.decrypt_failed + c.stale + c.replayed + c.unsupported,
+            c.replayed,
+        )
+    }
+
+    /// Bytes held by partial messages in reassembly, over all tunnels.
+    pub(crate) fn reassembly_bytes(&self) -> usize {
+        self.ours
+            .values()
+            .map(|t| t.reassembler.partial_bytes())
+            .sum::<usize>()
+            + self
+                .transit
+                .values()
+                .filter_map(|t| t.reassembler.as_ref())
+                .map(|r| r.partial_bytes())
+                .sum::<usize>()
+    }
+
     pub(crate) fn test_counts(&self) -> (u64, u64) {
         self.pool.test_counts()
     }

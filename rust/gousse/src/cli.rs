@@ -81,6 +81,20 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "N")]
     pub(crate) max_sessions: Option<usize>,
 
+    /// Refuse to relay other routers' tunnels (transit); changeable at run time
+    /// through the console's POST /api/transit
+    #[arg(long)]
+    pub(crate) no_transit: bool,
+
+    /// Most transit tunnels at once, 0 to 10000 [default: 500]
+    #[arg(long, value_name = "N")]
+    pub(crate) max_transit_tunnels: Option<usize>,
+
+    /// Bandwidth shared with transit tunnels, KB/s each way, 0 to 1048576; also sets
+    /// the bandwidth class we publish [default: 256]
+    #[arg(long, value_name = "KBPS")]
+    pub(crate) transit_share: Option<u64>,
+
     /// Log filter, e.g. `info` or `info,gousse::console=debug` (also RUST_LOG) [default: info]
     #[arg(long, value_name = "LEVEL")]
     pub(crate) log: Option<String>,

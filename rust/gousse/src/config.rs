@@ -244,6 +244,15 @@ pub(crate) fn settings(args: &RunArgs, env_log: Option<String>) -> Result<Settin
     if let Some(n) = args.reseed_threshold {
         router.reseed_threshold = n;
     }
+    if args.no_transit {
+        router.accept_transit = false;
+    }
+    if let Some(n) = args.max_transit_tunnels {
+        router.max_transit_tunnels = n;
+    }
+    if let Some(kbps) = args.transit_share {
+        router.transit_share_kbps = kbps;
+    }
 
     let log = args
         .log
@@ -276,6 +285,29 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
         return Err(ConfigError::Invalid {
             what: "--max-sessions / max_sessions",
             reason: "must be at least 1".to_owned(),
+        });
+    }
+    // The same bounds as the console's POST /api/transit.
+    if u64::try_from(router.max_transit_tunnels)
+        .map_or(true, |n| n > gousse_console::MAX_TRANSIT_TUNNELS)
+    {
+        return Err(ConfigError::Invalid {
+            what: "--max-transit-tunnels / max_transit_tunnels",
+            reason: format!(
+                "{} is more than {}",
+                router.max_transit_tunnels,
+                gousse_console::MAX_TRANSIT_TUNNELS
+            ),
+        });
+    }
+    if router.transit_share_kbps > gousse_console::MAX_SHARE_KBPS {
+        return Err(ConfigError::Invalid {
+            what: "--transit-share / transit_share_kbps",
+            reason: format!(
+                "{} KB/s is more than {} (1 GiB/s)",
+                router.transit_share_kbps,
+                gousse_console::MAX_SHARE_KBPS
+            ),
         });
     }
     tracing_subscriber::EnvFilter::try_new(&settings.log).map_err(|err| ConfigError::Invalid {
@@ -536,5 +568,67 @@ mod test {
         let back = parse(&text).unwrap();
         assert_eq!(back.router, s.router);
         assert_eq!(back.log.as_deref(), Some("debug"));
+    }
+
+    #[test]
+    fn transit_options_from_file_and_command_line() {
+        let (_f, mut args) = file_with(
+            "[router]\naccept_transit = true\nmax_transit_tunnels = 50\ntransit_share_kbps = 64\n",
+        );
+        let s = settings(&args, None).unwrap();
+        assert!(s.router.accept_transit);
+        assert_eq!(s.router.max_transit_tunnels, 50, "file value");
+        assert_eq!(s.router.transit_share_kbps, 64, "file value");
+        assert_eq!(s.router.transit_limits().share_bytes_per_s, 64 * 1024);
+
+        args.no_transit = true;
+        args.max_transit_tunnels = Some(7);
+        let s = settings(&args, None).unwrap();
+        assert!(!s.router.accept_transit, "--no-transit wins over the file");
+        assert_eq!(s.router.max_transit_tunnels, 7, "flag wins");
+        assert_eq!(s.router.transit_share_kbps, 64, "file kept where no flag");
+        args.transit_share = Some(2048);
+        assert_eq!(
+            settings(&args, None).unwrap().router.transit_share_kbps,
+            2048
+        );
+
+        let (_f, args) = file_with("[router]\naccept_transit = false\n");
+        assert!(!settings(&args, None).unwrap().router.accept_transit);
+        let defaults = settings(&RunArgs::default(), None).unwrap().router;
+        assert!(defaults.accept_transit);
+        assert_eq!(defaults.max_transit_tunnels, 500);
+        assert_eq!(defaults.transit_share_kbps, 256);
+    }
+
+    #[test]
+    fn transit_limits_out_of_range_are_refused() {
+        let args = RunArgs {
+            max_transit_tunnels: Some(10_001),
+            ..RunArgs::default()
+        };
+        let msg = settings(&args, None).unwrap_err().to_string();
+        assert!(msg.contains("--max-transit-tunnels"), "{msg}");
+        let args = RunArgs {
+            transit_share: Some(1_048_577),
+            ..RunArgs::default()
+        };
+        let msg = settings(&args, None).unwrap_err().to_string();
+        assert!(msg.contains("--transit-share"), "{msg}");
+        let (_f, args) = file_with("[router]\nmax_transit_tunnels = 20000\n");
+        assert!(settings(&args, None).is_err(), "from the file too");
+        let (_f, args) = file_with("[router]\ntransit_share_kbps = -1\n");
+        let msg = settings(&args, None).unwrap_err().to_string();
+        assert!(
+            msg.contains("invalid value for `transit_share_kbps` in [router]"),
+            "{msg}"
+        );
+        // The bounds themselves are fine.
+        let args = RunArgs {
+            max_transit_tunnels: Some(10_000),
+            transit_share: Some(1_048_576),
+            ..RunArgs::default()
+        };
+        assert!(settings(&args, None).is_ok());
     }
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use gousse_console::StatusSource;
+use gousse_console::{StatusSource, TransitControl};
 use gousse_router::{Router, RouterConfig};
 
 use crate::run::RouterHandle;
@@ -28,6 +28,14 @@ impl RouterHandle for Running {
     fn status_source(&self) -> StatusSource {
         let router = self.0.clone();
         Arc::new(move || router.status())
+    }
+
+    fn transit_control(&self) -> TransitControl {
+        let router = self.0.clone();
+        Arc::new(move |limits| {
+            let router = router.clone();
+            Box::pin(async move { router.set_transit_limits(limits).await })
+        })
     }
 
     async fn shutdown(self) {

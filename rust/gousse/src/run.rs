@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
-use gousse_console::{Console, ConsoleError, StatusSource};
+use gousse_console::{Console, ConsoleError, StatusSource, TransitControl};
 
 /// Exit code after a second SIGINT/SIGTERM cut a graceful shutdown short (128 + SIGINT).
 const EXIT_FORCED: i32 = 130;
@@ -12,6 +12,8 @@ const EXIT_FORCED: i32 = 130;
 pub(crate) trait RouterHandle: Send + 'static {
     /// A cheap snapshot function the console may call from any thread.
     fn status_source(&self) -> StatusSource;
+    /// Applies new transit limits at run time (the console's `POST /api/transit`).
+    fn transit_control(&self) -> TransitControl;
     /// Graceful shutdown; returns when the router has stopped.
     fn shutdown(self) -> impl Future<Output = ()> + Send;
 }
@@ -71,13 +73,18 @@ impl Signals {
     }
 }
 
-/// Binds the console (if asked) over the router's status.
+/// Binds the console (if asked) over the router's status, able to change its transit
+/// limits.
 pub(crate) async fn bind_console<R: RouterHandle>(
     router: &R,
     addr: Option<SocketAddr>,
 ) -> Result<Option<Console>, ConsoleError> {
     match addr {
-        Some(addr) => Ok(Some(Console::bind(addr, router.status_source()).await?)),
+        Some(addr) => Ok(Some(
+            Console::bind(addr, router.status_source())
+                .await?
+                .with_transit_control(router.transit_control()),
+        )),
         None => Ok(None),
     }
 }
@@ -143,22 +150,46 @@ pub(crate) async fn run(settings: crate::config::Settings) -> Result<(), RunErro
 mod test {
     use super::*;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    use gousse_router::Status;
+    use gousse_router::{Status, TransitLimits};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     struct FakeRouter {
         stopped: Arc<AtomicBool>,
+        /// Transit limits in force, as the router would hold them.
+        limits: Arc<Mutex<TransitLimits>>,
+    }
+
+    impl FakeRouter {
+        fn new(stopped: Arc<AtomicBool>) -> Self {
+            Self {
+                stopped,
+                limits: Arc::new(Mutex::new(TransitLimits {
+                    accept: true,
+                    max_tunnels: 300,
+                    share_bytes_per_s: 100 * 1024,
+                })),
+            }
+        }
     }
 
     impl RouterHandle for FakeRouter {
         fn status_source(&self) -> StatusSource {
-            Arc::new(|| Status {
+            let limits = Arc::clone(&self.limits);
+            Arc::new(move || Status {
                 version: "fake".into(),
                 known_routers: 77,
+                transit_limits: *limits.lock().unwrap(),
                 ..Status::default()
+            })
+        }
+        fn transit_control(&self) -> TransitControl {
+            let limits = Arc::clone(&self.limits);
+            Arc::new(move |new| {
+                *limits.lock().unwrap() = new;
+                Box::pin(async {})
             })
         }
         async fn shutdown(self) {
@@ -180,9 +211,7 @@ mod test {
     #[tokio::test]
     async fn console_shows_router_and_stop_shuts_both_down() {
         let stopped = Arc::new(AtomicBool::new(false));
-        let router = FakeRouter {
-            stopped: Arc::clone(&stopped),
-        };
+        let router = FakeRouter::new(Arc::clone(&stopped));
         let console = bind_console(&router, Some(SocketAddr::from(([127, 0, 0, 1], 0))))
             .await
             .unwrap()
@@ -210,21 +239,76 @@ mod test {
 
     #[tokio::test]
     async fn no_console_when_disabled() {
-        let router = FakeRouter {
-            stopped: Arc::new(AtomicBool::new(false)),
-        };
+        let router = FakeRouter::new(Arc::new(AtomicBool::new(false)));
         assert!(bind_console(&router, None).await.unwrap().is_none());
     }
 
     #[tokio::test]
     async fn console_port_in_use_is_an_error() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let router = FakeRouter {
-            stopped: Arc::new(AtomicBool::new(false)),
-        };
+        let router = FakeRouter::new(Arc::new(AtomicBool::new(false)));
         let err = bind_console(&router, Some(taken.local_addr().unwrap()))
             .await
             .unwrap_err();
         assert!(err.to_string().contains("cannot bind the console"), "{err}");
+    }
+
+    async fn post_transit(addr: SocketAddr, body: &str) -> (u16, serde_json::Value) {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let req = format!(
+            "POST /api/transit HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await.unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        let code = head.split(' ').nth(1).unwrap().parse().unwrap();
+        (code, serde_json::from_str(body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn console_changes_the_routers_transit_limits() {
+        let router = FakeRouter::new(Arc::new(AtomicBool::new(false)));
+        let limits = Arc::clone(&router.limits);
+        let console = bind_console(&router, Some(SocketAddr::from(([127, 0, 0, 1], 0))))
+            .await
+            .unwrap()
+            .unwrap();
+        let addr = console.local_addr();
+        let (stop, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(run_until(router, Some(console), async {
+            let _ = stopped_rx.await;
+        }));
+
+        let (code, json) = post_transit(addr, r#"{"accept": false, "share_kbps": 32}"#).await;
+        assert_eq!(code, 200, "{json}");
+        let want = TransitLimits {
+            accept: false,
+            max_tunnels: 300, // kept from the router's status
+            share_bytes_per_s: 32 * 1024,
+        };
+        assert_eq!(
+            *limits.lock().unwrap(),
+            want,
+            "the router got the merged limits"
+        );
+        assert_eq!(
+            json,
+            serde_json::json!({"accept": false, "max_tunnels": 300, "share_kbps": 32})
+        );
+        assert_eq!(get_status(addr).await.transit_limits, want);
+
+        // A refused change leaves the router alone.
+        let (code, _) = post_transit(addr, r#"{"max_tunnels": 99999}"#).await;
+        assert_eq!(code, 422);
+        assert_eq!(*limits.lock().unwrap(), want);
+
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }

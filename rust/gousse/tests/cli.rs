@@ -67,6 +67,9 @@ fn help_lists_every_option() {
         "--no-console",
         "--log <LEVEL>",
         "--max-sessions <N>",
+        "--no-transit",
+        "--max-transit-tunnels <N>",
+        "--transit-share <KBPS>",
         "--print-config",
     ] {
         assert!(help.contains(option), "run --help lacks {option}:\n{help}");
@@ -153,6 +156,46 @@ fn command_line_wins_over_file_which_wins_over_defaults() {
 }
 
 #[test]
+fn transit_options_precedence() {
+    let defaults = printed_router(&gousse(&["run", "--print-config"]));
+    assert!(defaults.accept_transit);
+    assert_eq!(defaults.max_transit_tunnels, 500);
+    assert_eq!(defaults.transit_share_kbps, 256);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "t.toml",
+        "[router]\naccept_transit = true\nmax_transit_tunnels = 40\ntransit_share_kbps = 64\n",
+    );
+    let from_file = printed_router(&gousse(&["run", "--config", &path, "--print-config"]));
+    assert!(from_file.accept_transit);
+    assert_eq!(from_file.max_transit_tunnels, 40);
+    assert_eq!(from_file.transit_share_kbps, 64);
+
+    let merged = printed_router(&gousse(&[
+        "run",
+        "--config",
+        &path,
+        "--no-transit",
+        "--transit-share",
+        "1024",
+        "--print-config",
+    ]));
+    assert!(!merged.accept_transit, "--no-transit wins over the file");
+    assert_eq!(merged.max_transit_tunnels, 40, "file value kept");
+    assert_eq!(merged.transit_share_kbps, 1024, "flag wins");
+    let merged = printed_router(&gousse(&[
+        "run",
+        "--max-transit-tunnels",
+        "0",
+        "--print-config",
+    ]));
+    assert_eq!(merged.max_transit_tunnels, 0);
+    assert!(merged.accept_transit);
+}
+
+#[test]
 fn log_filter_precedence() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "g.toml", "log = \"warn\"\n");
@@ -221,6 +264,41 @@ fn bad_values_are_refused_with_exit_2() {
                 "--no-console".into(),
             ],
             "cannot be used with",
+        ),
+        (
+            vec!["--max-transit-tunnels".into(), "10001".into()],
+            "--max-transit-tunnels",
+        ),
+        (
+            vec!["--max-transit-tunnels=-1".into()],
+            "--max-transit-tunnels",
+        ),
+        (
+            vec!["--transit-share".into(), "lots".into()],
+            "--transit-share",
+        ),
+        (
+            vec!["--transit-share".into(), "2000000".into()],
+            "--transit-share",
+        ),
+        (vec!["--no-transit=yes".into()], "--no-transit"),
+        (
+            vec![
+                "--config".into(),
+                write(
+                    dir.path(),
+                    "t.toml",
+                    "[router]\nmax_transit_tunnels = 20000\n",
+                ),
+            ],
+            "max_transit_tunnels",
+        ),
+        (
+            vec![
+                "--config".into(),
+                write(dir.path(), "a.toml", "[router]\naccept_transit = \"no\"\n"),
+            ],
+            "invalid value for `accept_transit` in [router]",
         ),
         (vec!["--bogus".into()], "--bogus"),
         (

@@ -1,0 +1,187 @@
+//! Hostile tunnel traffic sent to our router by a peer of our own making (acceptance
+//! item 5 of the tunnels issue): malformed and replayed build records, TunnelData with
+//! bad checksums or for unknown tunnels, and a flood of partial fragments. Each is
+//! dropped and counted, reassembly memory stays within its bound, nothing panics, and
+//! the router carries on.
+
+use std::time::Duration;
+
+use gousse_testnet::isolate;
+use i2p_tunnel::build::{build_tunnel, BuildPlan, Hop, ReplyPath, TunnelId};
+use i2p_tunnel::message::{
+    Delivery, Fragmenter, HopCipher, TunnelData, TunnelGateway, TunnelLayers,
+};
+use i2p_wire::{I2npMessage, Mapping, MessageType, UncheckedRouterInfo};
+
+use crate::alice::Alice;
+use crate::gousse::Gousse;
+use crate::{our_addr, CONSOLE_PORT};
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+fn msg(t: MessageType, payload: Vec<u8>) -> I2npMessage {
+    let mut id = [0u8; 4];
+    i2p_crypto::random_bytes(&mut id);
+    I2npMessage::new(t, u32::from_be_bytes(id), now_ms() + 60_000, payload)
+}
+
+#[test]
+fn hostile_tunnel_messages_are_dropped() {
+    isolate!();
+    let addr = our_addr();
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("gousse");
+    let mut g = Gousse::start(&data, addr, CONSOLE_PORT, &["--reseed-threshold", "0"]);
+    let bob_ri = std::fs::read(data.join("router.info")).unwrap();
+    let bob = UncheckedRouterInfo::parse(&bob_ri)
+        .unwrap()
+        .verify()
+        .unwrap();
+    let mut alice = Alice::connect(addr, &bob_ri);
+
+    // Garbage build requests and TunnelData for tunnels that do not exist.
+    for _ in 0..20 {
+        let mut junk = vec![0u8; 1 + 218 * 4];
+        i2p_crypto::random_bytes(&mut junk);
+        junk[0] = 4;
+        alice.send(&msg(MessageType::SHORT_TUNNEL_BUILD, junk));
+        let mut td = vec![0u8; 1028];
+        i2p_crypto::random_bytes(&mut td);
+        alice.send(&msg(MessageType::TUNNEL_DATA, td));
+        alice.send(&msg(MessageType::TUNNEL_DATA, vec![1, 2, 3]));
+    }
+    alice.idle(Duration::from_secs(2));
+    let st = g.status();
+    assert!(g.figure("build_requests_dropped") >= 20, "{st}");
+    assert!(g.figure("tunnel_messages_dropped") >= 40, "{st}");
+
+    // A real build: our router as the only hop and endpoint of an outbound tunnel,
+    // the reply to us (Alice) through a made-up tunnel id.
+    let reply_tunnel = TunnelId::random();
+    let hop = Hop {
+        router: bob.hash(),
+        static_key: bob.identity().x25519_public_key().unwrap(),
+        receive_tunnel: TunnelId::random(),
+        options: Mapping::empty(),
+    };
+    let plan = BuildPlan {
+        hops: vec![hop.clone()],
+        reply: ReplyPath::Outbound {
+            reply_router: alice.hash,
+            reply_tunnel,
+        },
+        reply_message_id: 77,
+        now_ms: now_ms(),
+        expiration_ms: now_ms() + 60_000,
+    };
+    let (outgoing, pending) = build_tunnel(&plan).unwrap();
+    alice.send(&outgoing.message);
+    let reply = alice
+        .wait_for(Duration::from_secs(10), |m| {
+            m.msg_type == MessageType::TUNNEL_GATEWAY
+        })
+        .expect("the build reply comes back in a TunnelGateway");
+    let tg = TunnelGateway::parse(&reply.payload).unwrap();
+    assert_eq!(tg.tunnel_id, reply_tunnel.0);
+    let outcome = pending
+        .handle_garlic_reply(&tg.message.payload)
+        .expect("garlic reply opens");
+    assert!(outcome.built, "our router accepted the transit tunnel");
+    // The status is refreshed every second.
+    let settle = || std::thread::sleep(Duration::from_millis(1500));
+    settle();
+    assert_eq!(g.figure("transit_tunnels"), 1);
+
+    // The same build message again: a replay, dropped and counted.
+    let replayed_before = g.figure("build_requests_replayed");
+    alice.send(&outgoing.message);
+    alice.idle(Duration::from_secs(2));
+    assert_eq!(
+        g.figure("build_requests_replayed"),
+        replayed_before + 1,
+        "{}",
+        g.status()
+    );
+    assert_eq!(
+        g.figure("transit_tunnels"),
+        1,
+        "no second tunnel from a replay"
+    );
+
+    // Through the tunnel, with the right keys: a flood of messages whose last
+    // fragment never comes. Reassembly holds at most its bound.
+    let layers = TunnelLayers::new(vec![HopCipher::from_keys(&outcome.hops[0].layer)]);
+    let dropped_before = g.figure("tunnel_messages_dropped");
+    for i in 0..300u32 {
+        let big = I2npMessage::new(
+            MessageType::DATA,
+            1000 + i,
+            now_ms() + 60_000,
+            vec![7u8; 8000],
+        );
+        let mut frag = Fragmenter::new();
+        frag.push(&Delivery::Router(alice.hash), &big).unwrap();
+        let mut blocks = frag.flush(hop.receive_tunnel.0);
+        blocks.pop(); // never send the last fragment
+        for mut b in blocks {
+            layers.encrypt_outbound(&mut b);
+            alice.send(&msg(MessageType::TUNNEL_DATA, b.to_bytes().to_vec()));
+        }
+        if i % 50 == 49 {
+            alice.idle(Duration::from_millis(1200));
+            let held = g.figure("reassembly_bytes");
+            assert!(held <= 256 * 1024, "reassembly within its bound: {held}");
+        }
+    }
+    alice.idle(Duration::from_secs(2));
+    let held = g.figure("reassembly_bytes");
+    assert!(
+        held > 0,
+        "the incomplete messages are held (up to the bound)"
+    );
+    assert!(held <= 256 * 1024, "reassembly within its bound: {held}");
+    println!("after 300 incomplete messages: {held} bytes held in reassembly");
+
+    // A TunnelData for that tunnel with a bad checksum: dropped and counted.
+    let mut bad = TunnelData {
+        tunnel_id: hop.receive_tunnel.0,
+        iv: [3; 16],
+        data: [9; 1008],
+    };
+    layers.encrypt_outbound(&mut bad);
+    alice.send(&msg(MessageType::TUNNEL_DATA, bad.to_bytes().to_vec()));
+    alice.idle(Duration::from_secs(2));
+    assert!(
+        g.figure("tunnel_messages_dropped") > dropped_before,
+        "{}",
+        g.status()
+    );
+
+    // And a complete message through the tunnel is still delivered: the endpoint
+    // sends it to the router its instructions name (Alice).
+    let ok = I2npMessage::new(
+        MessageType::DATA,
+        4242,
+        now_ms() + 60_000,
+        b"still works".to_vec(),
+    );
+    let mut frag = Fragmenter::new();
+    frag.push(&Delivery::Router(alice.hash), &ok).unwrap();
+    for mut b in frag.flush(hop.receive_tunnel.0) {
+        layers.encrypt_outbound(&mut b);
+        alice.send(&msg(MessageType::TUNNEL_DATA, b.to_bytes().to_vec()));
+    }
+    let got = alice
+        .wait_for(Duration::from_secs(10), |m| {
+            m.msg_type == MessageType::DATA && m.msg_id == 4242
+        })
+        .expect("a good message still goes through");
+    assert_eq!(got.payload, b"still works");
+    assert!(g.is_running());
+    assert!(g.stop().success());
+}
