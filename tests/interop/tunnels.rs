@@ -44,8 +44,9 @@ fn tunnels_with_i2pd() {
     let work = tempfile::tempdir().unwrap();
     let seed = work.path().join("seed");
     std::fs::create_dir_all(&seed).unwrap();
-    for (i, ri) in net.router_infos().unwrap().iter().enumerate() {
-        std::fs::write(seed.join(format!("routerInfo-{i}.dat")), ri).unwrap();
+    for ri in net.router_infos().unwrap() {
+        let hash = i2p_wire::UncheckedRouterInfo::parse(&ri).unwrap().hash().to_base64();
+        std::fs::write(seed.join(format!("routerInfo-{hash}.dat")), ri).unwrap();
     }
     let config = work.path().join("gousse.toml");
     std::fs::write(&config, "[router]\nexploratory_quantity = 4\n").unwrap();

@@ -162,6 +162,10 @@ impl Core {
         let mut status_tick = tokio::time::interval(Duration::from_secs(1));
         self.publish_ours();
         self.drain_netdb();
+        // The pool asks for its first builds at once.
+        let mut out = Vec::new();
+        self.tunnels.handle_timeout(Instant::now().into_std(), unix_ms(), &self.routers, &mut out);
+        self.run_outs(out);
         loop {
             let deadline = self
                 .netdb
