@@ -62,37 +62,7 @@ fn hostile_tunnel_messages_are_dropped() {
 
     // A real build: our router as the only hop and endpoint of an outbound tunnel,
     // the reply to us (Alice) through a made-up tunnel id.
-    let reply_tunnel = TunnelId::random();
-    let hop = Hop {
-        router: bob.hash(),
-        static_key: bob.identity().x25519_public_key().unwrap(),
-        receive_tunnel: TunnelId::random(),
-        options: Mapping::empty(),
-    };
-    let plan = BuildPlan {
-        hops: vec![hop.clone()],
-        reply: ReplyPath::Outbound {
-            reply_router: alice.hash,
-            reply_tunnel,
-        },
-        reply_message_id: 77,
-        now_ms: now_ms(),
-        expiration_ms: now_ms() + 60_000,
-    };
-    let (outgoing, pending) = build_tunnel(&plan).unwrap();
-    alice.send(&outgoing.message);
-    let reply = alice
-        .wait_for(Duration::from_secs(10), |m| {
-            m.msg_type == MessageType::TUNNEL_GATEWAY
-        })
-        .expect("the build reply comes back in a TunnelGateway");
-    let tg = TunnelGateway::parse(&reply.payload).unwrap();
-    assert_eq!(tg.tunnel_id, reply_tunnel.0);
-    let outcome = pending
-        .handle_garlic_reply(&tg.message.payload)
-        .expect("garlic reply opens");
-    assert!(outcome.built, "our router accepted the transit tunnel");
-    // The status is refreshed every second.
+    let (outgoing, hop, layers) = build_through(&mut alice, &bob);
     let settle = || std::thread::sleep(Duration::from_millis(1500));
     settle();
     assert_eq!(g.figure("transit_tunnels"), 1);
@@ -115,7 +85,6 @@ fn hostile_tunnel_messages_are_dropped() {
 
     // Through the tunnel, with the right keys: a flood of messages whose last
     // fragment never comes. Reassembly holds at most its bound.
-    let layers = TunnelLayers::new(vec![HopCipher::from_keys(&outcome.hops[0].layer)]);
     let dropped_before = g.figure("tunnel_messages_dropped");
     for i in 0..300u32 {
         let big = I2npMessage::new(
@@ -183,5 +152,132 @@ fn hostile_tunnel_messages_are_dropped() {
         .expect("a good message still goes through");
     assert_eq!(got.payload, b"still works");
     assert!(g.is_running());
+    assert!(g.stop().success());
+}
+
+/// Builds a one-hop outbound tunnel through our router (it is the endpoint), with the
+/// reply sent to Alice. Returns the build message (to replay it), the hop and the
+/// tunnel's layers.
+fn build_through(
+    alice: &mut Alice,
+    bob: &i2p_wire::RouterInfo,
+) -> (i2p_tunnel::build::OutgoingBuild, Hop, TunnelLayers) {
+    let reply_tunnel = TunnelId::random();
+    let hop = Hop {
+        router: bob.hash(),
+        static_key: bob.identity().x25519_public_key().unwrap(),
+        receive_tunnel: TunnelId::random(),
+        options: Mapping::empty(),
+    };
+    let plan = BuildPlan {
+        hops: vec![hop.clone()],
+        reply: ReplyPath::Outbound {
+            reply_router: alice.hash,
+            reply_tunnel,
+        },
+        reply_message_id: 77,
+        now_ms: now_ms(),
+        expiration_ms: now_ms() + 60_000,
+    };
+    let (outgoing, pending) = build_tunnel(&plan).unwrap();
+    alice.send(&outgoing.message);
+    let reply = alice
+        .wait_for(Duration::from_secs(10), |m| {
+            m.msg_type == MessageType::TUNNEL_GATEWAY
+        })
+        .expect("the build reply comes back in a TunnelGateway");
+    let tg = TunnelGateway::parse(&reply.payload).unwrap();
+    assert_eq!(tg.tunnel_id, reply_tunnel.0);
+    let outcome = pending
+        .handle_garlic_reply(&tg.message.payload)
+        .expect("garlic reply opens");
+    assert!(outcome.built, "our router accepted the transit tunnel");
+    let layers = TunnelLayers::new(vec![HopCipher::from_keys(&outcome.hops[0].layer)]);
+    (outgoing, hop, layers)
+}
+
+/// The transit bandwidth share holds under load: Alice pushes about three times the
+/// share through a transit tunnel of ours for a minute; what our router relays stays
+/// within 10% of the share, and the excess is dropped and counted.
+#[test]
+fn transit_share_holds_under_load() {
+    isolate!();
+    let addr = our_addr();
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("gousse");
+    const SHARE_KBPS: u64 = 32;
+    let share = (SHARE_KBPS * 1024) as f64;
+    let mut g = Gousse::start(
+        &data,
+        addr,
+        CONSOLE_PORT,
+        &[
+            "--reseed-threshold",
+            "0",
+            "--transit-share",
+            &SHARE_KBPS.to_string(),
+        ],
+    );
+    let bob_ri = std::fs::read(data.join("router.info")).unwrap();
+    let bob = UncheckedRouterInfo::parse(&bob_ri)
+        .unwrap()
+        .verify()
+        .unwrap();
+    let mut alice = Alice::connect(addr, &bob_ri);
+    let (_, hop, layers) = build_through(&mut alice, &bob);
+
+    // One complete 900-byte message per TunnelData, to be delivered back to Alice.
+    let mut blocks = Vec::new();
+    for i in 0..100u32 {
+        let m = I2npMessage::new(
+            MessageType::DATA,
+            10_000 + i,
+            now_ms() + 120_000,
+            vec![5u8; 900],
+        );
+        let mut frag = Fragmenter::new();
+        frag.push(&Delivery::Router(alice.hash), &m).unwrap();
+        for mut b in frag.flush(hop.receive_tunnel.0) {
+            layers.encrypt_outbound(&mut b);
+            blocks.push(msg(MessageType::TUNNEL_DATA, b.to_bytes().to_vec()));
+        }
+    }
+    // Warm up 5 s so the first burst is spent, then measure 60 s.
+    let offered_per_s = 96; // TunnelData messages, ~96 KB/s, three times the share
+    let run = |alice: &mut Alice, secs: u64| {
+        let end = std::time::Instant::now() + Duration::from_secs(secs);
+        let mut i = 0usize;
+        while std::time::Instant::now() < end {
+            let tick = std::time::Instant::now();
+            for _ in 0..offered_per_s / 10 {
+                alice.send(&blocks[i % blocks.len()]);
+                i += 1;
+            }
+            alice.idle(Duration::from_millis(100).saturating_sub(tick.elapsed()));
+        }
+    };
+    run(&mut alice, 5);
+    std::thread::sleep(Duration::from_millis(1100));
+    let (b0, d0, t0) = (
+        g.figure("transit_bytes"),
+        g.figure("transit_dropped"),
+        std::time::Instant::now(),
+    );
+    run(&mut alice, 60);
+    std::thread::sleep(Duration::from_millis(1100));
+    let (b1, d1) = (g.figure("transit_bytes"), g.figure("transit_dropped"));
+    let secs = t0.elapsed().as_secs_f64();
+    let rate = (b1 - b0) as f64 / secs;
+    println!(
+        "transit share {SHARE_KBPS} KB/s: relayed {:.1} KB/s over {secs:.0} s ({:+.1}%), {} messages dropped",
+        rate / 1024.0,
+        100.0 * (rate - share) / share,
+        d1 - d0
+    );
+    assert!(d1 > d0, "the offered load exceeded the share");
+    assert!(
+        (rate - share).abs() <= 0.10 * share,
+        "relayed {rate:.0} B/s for a share of {share} B/s"
+    );
     assert!(g.stop().success());
 }

@@ -45,7 +45,10 @@ fn tunnels_with_i2pd() {
     let seed = work.path().join("seed");
     std::fs::create_dir_all(&seed).unwrap();
     for ri in net.router_infos().unwrap() {
-        let hash = i2p_wire::UncheckedRouterInfo::parse(&ri).unwrap().hash().to_base64();
+        let hash = i2p_wire::UncheckedRouterInfo::parse(&ri)
+            .unwrap()
+            .hash()
+            .to_base64();
         std::fs::write(seed.join(format!("routerInfo-{hash}.dat")), ri).unwrap();
     }
     let config = work.path().join("gousse.toml");

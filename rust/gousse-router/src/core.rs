@@ -164,7 +164,12 @@ impl Core {
         self.drain_netdb();
         // The pool asks for its first builds at once.
         let mut out = Vec::new();
-        self.tunnels.handle_timeout(Instant::now().into_std(), unix_ms(), &self.routers, &mut out);
+        self.tunnels.handle_timeout(
+            Instant::now().into_std(),
+            unix_ms(),
+            &self.routers,
+            &mut out,
+        );
         self.run_outs(out);
         loop {
             let deadline = self

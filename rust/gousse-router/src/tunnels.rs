@@ -252,7 +252,7 @@ impl Tunnels {
             .tunnels(Direction::Inbound)
             .into_iter()
             .filter_map(|id| self.ours.get(&id))
-            .find_map(|t| t.first_hop().map(|g| (g, t.first_tunnel)))
+            .find_map(|t| Some((t.first_hop().unwrap_or(self.our_hash), t.first_tunnel)))
     }
 
     /// Whether we have both directions, so netDb traffic can go through tunnels.
@@ -264,7 +264,7 @@ impl Tunnels {
         self.pool
             .tunnels(Direction::Outbound)
             .into_iter()
-            .find(|id| self.ours.get(id).is_some_and(|t| !t.hops.is_empty()))
+            .find(|id| self.ours.contains_key(id))
     }
 
     // ----- limits -----
@@ -335,6 +335,7 @@ impl Tunnels {
             self.next_retry = None;
         }
         self.pool.handle_timeout(now);
+        tracing::trace!(target: "gousse::tunnels", next = ?self.pool.poll_timeout().map(|t| t.saturating_duration_since(now)), "pool timers");
         self.drain_pool(now, now_ms, routers, out);
     }
 
@@ -397,7 +398,25 @@ impl Tunnels {
         out: &mut Vec<Out>,
     ) -> Result<(), String> {
         if n == 0 {
-            return Err("zero-hop pools are not used".into());
+            // A zero-hop tunnel: we are its only hop. Inbound, others send to us as its
+            // gateway (TunnelGateway with our tunnel id); outbound, we deliver directly.
+            let our_tunnel = TunnelId::random().0;
+            let t = OurTunnel {
+                direction,
+                hops: Vec::new(),
+                first_tunnel: our_tunnel,
+                our_tunnel,
+                layers: TunnelLayers::new(Vec::new()),
+                reassembler: Reassembler::new(ReassemblyConfig::default()),
+                expires: now + TUNNEL_LIFETIME,
+            };
+            if direction == Direction::Inbound {
+                self.inbound_by_id.insert(our_tunnel, pool_id);
+            }
+            self.ours.insert(pool_id, t);
+            self.pool.handle_built(now, pool_id);
+            let _ = (now_ms, routers, out);
+            return Ok(());
         }
         let exclude: HashSet<Hash> = [self.our_hash].into();
         let cands = peers::candidates(
@@ -522,7 +541,8 @@ impl Tunnels {
         }
         out.push(Out::Profile(profile));
         if !outcome.built {
-            debug!(target: "gousse::tunnels", direction = ?p.direction, "tunnel build rejected");
+            let codes: Vec<u8> = outcome.hops.iter().map(|h| h.reply.0).collect();
+            debug!(target: "gousse::tunnels", direction = ?p.direction, ?codes, "tunnel build rejected");
             self.pool.handle_build_failed(now, p.pool_id);
             return;
         }
@@ -565,6 +585,7 @@ impl Tunnels {
             return;
         };
         let msg_id = random_u32();
+        debug!(target: "gousse::tunnels", msg_id, "testing a tunnel pair");
         let ds = DeliveryStatus {
             msg_id,
             timestamp_ms: now_ms,
@@ -588,6 +609,7 @@ impl Tunnels {
 
     /// A DeliveryStatus that came out of one of our inbound tunnels: a tunnel test's?
     pub(crate) fn handle_delivery_status(&mut self, now: Instant, msg_id: u32) -> bool {
+        debug!(target: "gousse::tunnels", msg_id, known = self.tests.contains_key(&msg_id), "DeliveryStatus");
         match self.tests.remove(&msg_id) {
             Some((o, i)) => {
                 self.counters.tests_ok += 1;
@@ -609,7 +631,18 @@ impl Tunnels {
         out: &mut Vec<Out>,
     ) {
         let Some(t) = self.ours.get(&id) else { return };
-        let Some(first) = t.first_hop() else { return };
+        let Some(first) = t.first_hop() else {
+            // Zero-hop outbound tunnel: we are its endpoint.
+            match delivery {
+                Delivery::Router(h) => out.push(Out::Send(h, msg.clone())),
+                Delivery::Tunnel { tunnel_id, gateway } => out.push(Out::Send(
+                    gateway,
+                    tunnel_gateway_message(tunnel_id, msg.clone(), crate::core::unix_ms()),
+                )),
+                Delivery::Local => out.push(Out::Local(msg.clone())),
+            }
+            return;
+        };
         let mut frag = Fragmenter::new();
         if frag.push(&delivery, msg).is_err() {
             return;
@@ -845,8 +878,14 @@ impl Tunnels {
                 return;
             }
         };
-        // Our zero-hop reply tunnel: the message is for us.
-        if tg.tunnel_id == self.zero_hop_reply {
+        // Our zero-hop reply tunnel, or a zero-hop inbound tunnel of a pool: for us.
+        if tg.tunnel_id == self.zero_hop_reply
+            || self
+                .inbound_by_id
+                .get(&tg.tunnel_id)
+                .and_then(|id| self.ours.get(id))
+                .is_some_and(|t| t.hops.is_empty())
+        {
             out.push(Out::Local(tg.message));
             return;
         }
@@ -918,4 +957,82 @@ pub(crate) fn tunnel_gateway_message(
         now_ms + MESSAGE_LIFETIME_MS,
         tg.to_bytes().unwrap_or_default(),
     )
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+
+    fn zero_hop_tunnels() -> Tunnels {
+        let cfg = PoolConfig {
+            inbound_length: 0,
+            outbound_length: 0,
+            ..PoolConfig::exploratory()
+        };
+        let mut t = Tunnels::new(
+            Hash([1; 32]),
+            i2p_crypto::x25519::StaticSecret::random(),
+            true,
+            TransitLimits::default(),
+            cfg,
+            HashMap::new(),
+            Instant::now(),
+        );
+        let mut out = Vec::new();
+        t.handle_timeout(
+            Instant::now(),
+            crate::core::unix_ms(),
+            &HashMap::new(),
+            &mut out,
+        );
+        assert!(out.is_empty(), "zero-hop tunnels need no build messages");
+        t
+    }
+
+    #[test]
+    fn zero_hop_tunnels_are_built_at_once_and_deliver_directly() {
+        let mut t = zero_hop_tunnels();
+        let (inbound, outbound) = t.counts();
+        assert!(inbound >= 2 && outbound >= 2, "{inbound} {outbound}");
+        assert!(t.ready());
+        let (gw, tid) = t.reply_tunnel().unwrap();
+        assert_eq!(
+            gw,
+            Hash([1; 32]),
+            "we are the gateway of a zero-hop inbound tunnel"
+        );
+        // Outbound: sent straight to the router named.
+        let m = I2npMessage::new(MessageType::DATA, 9, 0, vec![1, 2, 3]);
+        let mut out = Vec::new();
+        assert!(t.send_out(Delivery::Router(Hash([2; 32])), &m, &mut out));
+        assert!(matches!(&out[..], [Out::Send(h, msg)] if *h == Hash([2; 32]) && msg.msg_id == 9));
+        // Inbound: a TunnelGateway for it comes out locally.
+        let tg = tunnel_gateway_message(tid, m, 0);
+        let mut out = Vec::new();
+        assert!(t.handle_message(Some(Hash([3; 32])), &tg, Instant::now(), 0, &mut out));
+        assert!(matches!(&out[..], [Out::Local(msg)] if msg.msg_id == 9));
+    }
+
+    #[test]
+    fn transit_requests_are_rejected_when_not_accepting() {
+        let mut t = zero_hop_tunnels();
+        let limits = TransitLimits {
+            accept: false,
+            ..TransitLimits::default()
+        };
+        t.set_limits(limits, Instant::now());
+        assert_eq!(t.limits(), limits);
+        // A garbage build request is dropped and counted, not answered.
+        let junk = I2npMessage::new(MessageType::SHORT_TUNNEL_BUILD, 1, 0, vec![4; 1 + 218 * 4]);
+        let mut out = Vec::new();
+        assert!(t.handle_message(
+            Some(Hash([3; 32])),
+            &junk,
+            Instant::now(),
+            crate::core::unix_ms(),
+            &mut out
+        ));
+        assert!(out.is_empty());
+        assert_eq!(t.dropped_build_requests().0, 1);
+    }
 }

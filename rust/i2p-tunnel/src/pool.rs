@@ -307,6 +307,11 @@ impl TunnelPool {
         {
             self.testing = None;
         }
+        if ok {
+            self.tests_ok += 1;
+        } else {
+            self.tests_failed += 1;
+        }
         for id in [outbound, inbound] {
             if let Some(t) = self.live.iter_mut().find(|t| t.id == id) {
                 if ok {
@@ -590,6 +595,7 @@ mod test {
             p.handle_test_result(now, o, i, false);
             failures += 1;
         }
+        assert_eq!(p.test_counts(), (0, u64::from(MAX_TEST_FAILURES)));
         let acts = drain(&mut p);
         assert!(
             acts.iter()
@@ -632,5 +638,36 @@ mod test {
             (c.inbound_length, c.inbound_quantity, c.outbound_backups),
             (7, 1, 3)
         );
+    }
+}
+#[cfg(test)]
+mod test_runtime_like {
+    use super::*;
+    #[test]
+    fn test_comes_after_interval_when_built_late() {
+        let t0 = Instant::now();
+        let mut p = TunnelPool::new(PoolConfig::exploratory(), t0);
+        let acts: Vec<_> = std::iter::from_fn(|| p.poll_action()).collect();
+        let t1 = t0 + Duration::from_millis(50);
+        for a in acts {
+            if let PoolAction::Build { id, .. } = a {
+                p.handle_built(t1, id);
+            }
+        }
+        let mut now = t1;
+        let mut tested = false;
+        for _ in 0..100 {
+            now = p.poll_timeout().unwrap().max(now);
+            p.handle_timeout(now);
+            while let Some(a) = p.poll_action() {
+                if matches!(a, PoolAction::Test { .. }) {
+                    tested = true;
+                }
+            }
+            if tested {
+                break;
+            }
+        }
+        assert!(tested, "no test by {:?}", now - t0);
     }
 }
