@@ -155,13 +155,17 @@ fn hostile_tunnel_messages_are_dropped() {
     assert!(g.stop().success());
 }
 
-/// Builds a one-hop outbound tunnel through our router (it is the endpoint), with the
-/// reply sent to Alice. Returns the build message (to replay it), the hop and the
-/// tunnel's layers.
-fn build_through(
+/// Asks our router to be the one hop (and endpoint) of an outbound tunnel, with the
+/// reply sent to Alice; returns the build message (to replay it), the hop and the
+/// outcome read from the reply.
+pub(crate) fn try_build_through(
     alice: &mut Alice,
     bob: &i2p_wire::RouterInfo,
-) -> (i2p_tunnel::build::OutgoingBuild, Hop, TunnelLayers) {
+) -> (
+    i2p_tunnel::build::OutgoingBuild,
+    Hop,
+    i2p_tunnel::build::BuildOutcome,
+) {
     let reply_tunnel = TunnelId::random();
     let hop = Hop {
         router: bob.hash(),
@@ -191,6 +195,15 @@ fn build_through(
     let outcome = pending
         .handle_garlic_reply(&tg.message.payload)
         .expect("garlic reply opens");
+    (outgoing, hop, outcome)
+}
+
+/// [`try_build_through`], which must succeed; also returns the tunnel's layers.
+fn build_through(
+    alice: &mut Alice,
+    bob: &i2p_wire::RouterInfo,
+) -> (i2p_tunnel::build::OutgoingBuild, Hop, TunnelLayers) {
+    let (outgoing, hop, outcome) = try_build_through(alice, bob);
     assert!(outcome.built, "our router accepted the transit tunnel");
     let layers = TunnelLayers::new(vec![HopCipher::from_keys(&outcome.hops[0].layer)]);
     (outgoing, hop, layers)

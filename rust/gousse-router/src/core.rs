@@ -672,6 +672,7 @@ impl Core {
             }
             NetDbEvent::StoreConfirmed { floodfill } => {
                 self.stores_confirmed += 1;
+                self.tunnels.our_router_info_published();
                 info!(target: "gousse::netdb", floodfill = %Hash(floodfill.0), "floodfill confirmed storing our RouterInfo");
             }
             NetDbEvent::StoreFailed { floodfill } => {

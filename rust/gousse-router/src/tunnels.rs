@@ -35,6 +35,8 @@ const MESSAGE_LIFETIME_MS: u64 = 60_000;
 /// Transit tunnels live as long as the creator said ("the only supported value is
 /// 600" seconds) plus a little slack for clock differences.
 const TRANSIT_LIFETIME: Duration = Duration::from_secs(600 + 30);
+/// Longest our first builds wait for a floodfill to confirm storing our RouterInfo.
+const WAIT_FOR_PUBLICATION: Duration = Duration::from_secs(30);
 /// How often builds that could not start are retried.
 const RETRY_DEFERRED: Duration = Duration::from_secs(2);
 
@@ -133,6 +135,10 @@ pub(crate) struct Tunnels {
     /// When a build could not start (too few peers known yet), the pool is asked
     /// again at this time; such builds are not counted as failures.
     next_retry: Option<Instant>,
+    /// Builds wait until a floodfill has stored our RouterInfo (or this deadline
+    /// passes): the last hop of an inbound tunnel and the endpoint of an outbound one
+    /// must find us in the netDb to send the reply.
+    build_after: Option<Instant>,
     pub(crate) stats: HashMap<Hash, TunnelStats>,
     pub(crate) counters: TunnelCounters,
 }
@@ -169,6 +175,7 @@ impl Tunnels {
             limits,
             tests: HashMap::new(),
             next_retry: None,
+            build_after: Some(now + WAIT_FOR_PUBLICATION),
             stats,
             counters: TunnelCounters::default(),
         }
@@ -267,6 +274,12 @@ impl Tunnels {
             .find(|id| self.ours.contains_key(id))
     }
 
+    /// A floodfill confirmed storing our RouterInfo: others can reach us, builds may
+    /// start.
+    pub(crate) fn our_router_info_published(&mut self) {
+        self.build_after = None;
+    }
+
     // ----- limits -----
 
     pub(crate) fn set_limits(&mut self, limits: TransitLimits, now: Instant) {
@@ -309,7 +322,8 @@ impl Tunnels {
         for id in expired {
             if let Some(p) = self.pending.remove(&id) {
                 self.pending_by_tag.retain(|_, v| *v != id);
-                debug!(target: "gousse::tunnels", hops = p.hops.len(), "tunnel build timed out");
+                let hops: Vec<String> = p.hops.iter().map(|h| h.to_base64()).collect();
+                info!(target: "gousse::tunnels", direction = ?p.direction, ?hops, "tunnel build timed out");
                 let profile = p
                     .hops
                     .iter()
@@ -397,6 +411,9 @@ impl Tunnels {
         routers: &HashMap<Hash, Arc<RouterInfo>>,
         out: &mut Vec<Out>,
     ) -> Result<(), String> {
+        if n > 0 && self.build_after.is_some_and(|t| now < t) {
+            return Err("waiting until a floodfill stores our RouterInfo".into());
+        }
         if n == 0 {
             // A zero-hop tunnel: we are its only hop. Inbound, others send to us as its
             // gateway (TunnelGateway with our tunnel id); outbound, we deliver directly.
@@ -542,7 +559,7 @@ impl Tunnels {
         out.push(Out::Profile(profile));
         if !outcome.built {
             let codes: Vec<u8> = outcome.hops.iter().map(|h| h.reply.0).collect();
-            debug!(target: "gousse::tunnels", direction = ?p.direction, ?codes, "tunnel build rejected");
+            info!(target: "gousse::tunnels", direction = ?p.direction, ?codes, "tunnel build rejected");
             self.pool.handle_build_failed(now, p.pool_id);
             return;
         }
