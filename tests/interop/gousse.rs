@@ -34,7 +34,7 @@ impl Gousse {
             "--console".into(),
             console.to_string(),
             "--log".into(),
-            "info,gousse::ntcp2=debug,gousse::netdb=debug".into(),
+            "info,gousse::ntcp2=debug,gousse::netdb=debug,gousse::tunnels=debug".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let log = data_dir.join("gousse.log");

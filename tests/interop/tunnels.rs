@@ -39,19 +39,35 @@ fn tunnels_with_i2pd() {
     isolate!();
     let t0 = Instant::now();
     let addr = our_addr();
+    // Baseline: i2pd's own tunnel creation success in a network of 10 without us.
+    let (base_avg, base_rates) = {
+        let net = Testnet::builder()
+            .routers(10)
+            .floodfills(2)
+            .start()
+            .expect("start i2pd routers");
+        net.wait_settled(Duration::from_secs(120))
+            .expect("i2pd network settles");
+        std::thread::sleep(Duration::from_secs(60));
+        i2pd_success(&net)
+    };
+    println!("i2pd tunnel creation success without us: {base_avg:.0}% {base_rates:?}");
+
+    // Our identity first, so that the i2pd routers know us from their start and can
+    // choose us for their first tunnels.
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("gousse");
+    let mut first = Gousse::start(&data, addr, CONSOLE_PORT, &["--reseed-threshold", "0"]);
+    assert!(first.stop().success());
+    let our_ri = std::fs::read(data.join("router.info")).unwrap();
     let net = Testnet::builder()
         .routers(10)
         .floodfills(2)
+        .seed_router_info(our_ri)
         .start()
         .expect("start i2pd routers");
-    net.wait_settled(Duration::from_secs(120))
-        .expect("i2pd network settles");
-    std::thread::sleep(Duration::from_secs(30));
-    let (base_avg, base_rates) = i2pd_success(&net);
-    println!("i2pd tunnel creation success without us: {base_avg:.0}% {base_rates:?}");
 
     // Our router, seeded with every i2pd RouterInfo, 4 exploratory tunnels each way.
-    let work = tempfile::tempdir().unwrap();
     let seed = work.path().join("seed");
     std::fs::create_dir_all(&seed).unwrap();
     for ri in net.router_infos().unwrap() {
@@ -63,7 +79,6 @@ fn tunnels_with_i2pd() {
     }
     let config = work.path().join("gousse.toml");
     std::fs::write(&config, "[router]\nexploratory_quantity = 4\n").unwrap();
-    let data = work.path().join("gousse");
     let (seed_arg, config_arg) = (seed.display().to_string(), config.display().to_string());
     let g = Gousse::start(
         &data,
@@ -100,6 +115,19 @@ fn tunnels_with_i2pd() {
     )
     .unwrap_or_else(|e| panic!("{e}: {}", g.status()));
 
+    let build_failures = |g: &Gousse| -> Vec<String> {
+        g.log()
+            .lines()
+            .filter(|l| {
+                l.contains("tunnel build rejected")
+                    || l.contains("tunnel build timed out")
+                    || l.contains("dial failed")
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    println!("failed builds so far: {:#?}", build_failures(&g));
+
     // 2. Transit: i2pd routers build through us and data flows.
     wait_until(
         Duration::from_secs(180),
@@ -122,17 +150,7 @@ fn tunnels_with_i2pd() {
         st["transit_tunnels"], st["transit_bytes"]
     );
     assert!(ok + failed >= 10, "enough builds to judge: {st}");
-    let failures: Vec<String> = g
-        .log()
-        .lines()
-        .filter(|l| {
-            l.contains("tunnel build rejected")
-                || l.contains("tunnel build timed out")
-                || l.contains("dial failed")
-        })
-        .map(str::to_owned)
-        .collect();
-    println!("failed builds: {failures:#?}");
+    println!("failed builds: {:#?}", build_failures(&g));
     assert!(pct >= 90.0, "at least 90% of our builds succeed: {st}");
     assert!(
         tests_ok >= 3 && tests_failed <= tests_ok / 4,
@@ -167,8 +185,8 @@ fn tunnels_with_i2pd() {
     let (_, _, outcome) = try_build_through(&mut alice, &bob);
     assert!(!outcome.built, "new transit tunnels are refused");
     assert_eq!(outcome.hops[0].reply, ReplyCode::REJECT_BANDWIDTH);
-    assert!(g.figure("transit_rejected") >= 1);
     alice.idle(Duration::from_secs(20));
+    assert!(g.figure("transit_rejected") >= 1);
     let st = g.status();
     println!(
         "after accept=false: {} transit tunnels draining (were {before_tunnels})",

@@ -37,6 +37,8 @@ const MESSAGE_LIFETIME_MS: u64 = 60_000;
 const TRANSIT_LIFETIME: Duration = Duration::from_secs(600 + 30);
 /// Longest our first builds wait for a floodfill to confirm storing our RouterInfo.
 const WAIT_FOR_PUBLICATION: Duration = Duration::from_secs(30);
+/// Longest outbound builds wait for an inbound tunnel before using a zero-hop reply.
+const WAIT_FOR_INBOUND: Duration = Duration::from_secs(60);
 /// How often builds that could not start are retried.
 const RETRY_DEFERRED: Duration = Duration::from_secs(2);
 
@@ -139,6 +141,7 @@ pub(crate) struct Tunnels {
     /// passes): the last hop of an inbound tunnel and the endpoint of an outbound one
     /// must find us in the netDb to send the reply.
     build_after: Option<Instant>,
+    created: Instant,
     pub(crate) stats: HashMap<Hash, TunnelStats>,
     pub(crate) counters: TunnelCounters,
 }
@@ -176,6 +179,7 @@ impl Tunnels {
             tests: HashMap::new(),
             next_retry: None,
             build_after: Some(now + WAIT_FOR_PUBLICATION),
+            created: now,
             stats,
             counters: TunnelCounters::default(),
         }
@@ -272,6 +276,12 @@ impl Tunnels {
             .tunnels(Direction::Outbound)
             .into_iter()
             .find(|id| self.ours.contains_key(id))
+    }
+
+    /// Whether outbound builds have waited long enough for an inbound tunnel and may
+    /// fall back to the zero-hop reply path.
+    fn waited_for_inbound(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.created) >= WAIT_FOR_INBOUND
     }
 
     /// A floodfill confirmed storing our RouterInfo: others can reach us, builds may
@@ -471,9 +481,14 @@ impl Tunnels {
                 our_tunnel,
             },
             Direction::Outbound => {
-                let (router, tunnel) = self
-                    .reply_tunnel()
-                    .unwrap_or((self.our_hash, self.zero_hop_reply));
+                // Replies come back through one of our inbound tunnels, as i2pd and
+                // Java I2P do: wait for one rather than have the endpoint reach us
+                // directly (a zero-hop path) while we are still unknown to most routers.
+                let (router, tunnel) = match self.reply_tunnel() {
+                    Some(t) => t,
+                    None if self.waited_for_inbound(now) => (self.our_hash, self.zero_hop_reply),
+                    None => return Err("waiting for an inbound tunnel for the reply".into()),
+                };
                 ReplyPath::Outbound {
                     reply_router: router,
                     reply_tunnel: TunnelId(tunnel),
