@@ -263,7 +263,8 @@ impl Tunnels {
             .tunnels(Direction::Inbound)
             .into_iter()
             .filter_map(|id| self.ours.get(&id))
-            .find_map(|t| Some((t.first_hop().unwrap_or(self.our_hash), t.first_tunnel)))
+            .map(|t| (t.first_hop().unwrap_or(self.our_hash), t.first_tunnel))
+            .next()
     }
 
     /// Whether we have both directions, so netDb traffic can go through tunnels.
