@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The test command: formatting, lints, then every test of the workspace, including the
-# interop tests against real i2pd routers in private network namespaces.
+# The test command: formatting, lints, then every test of the workspace. The interop
+# tests (tests/interop, run as the `gousse` package's `interop` test) start real i2pd
+# routers in private network namespaces; they run one at a time so that their
+# figures (build success, relayed bandwidth) are not skewed by each other's load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked -- --test-threads=2
+cargo test --workspace --locked --exclude gousse -- --test-threads=2
+cargo test -p gousse --locked -- --test-threads=1

@@ -57,6 +57,8 @@ impl Alice {
         let session =
             Session::new_outbound(config, params, Instant::now(), SystemTime::now()).unwrap();
         let stream = TcpStream::connect(addr).unwrap();
+        // One frame per write, as a router does: no Nagle delay between them.
+        stream.set_nodelay(true).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
@@ -114,7 +116,7 @@ impl Alice {
         self.session
             .send_i2np(Instant::now(), msg.to_short_bytes().unwrap())
             .unwrap();
-        self.pump();
+        self.flush();
     }
 
     /// Waits up to `timeout` for a message matching `pick`.

@@ -294,3 +294,59 @@ fn transit_share_holds_under_load() {
     );
     assert!(g.stop().success());
 }
+
+/// A DatabaseLookup that asks for the answer through a reply tunnel, encrypted with a
+/// key and tag (as i2pd sends its lookups): our router answers into that tunnel, and
+/// only the holder of the key can read it.
+#[test]
+fn lookup_with_reply_tunnel_is_answered_encrypted() {
+    isolate!();
+    let addr = our_addr();
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("gousse");
+    let mut g = Gousse::start(&data, addr, CONSOLE_PORT, &["--reseed-threshold", "0"]);
+    let bob_ri = std::fs::read(data.join("router.info")).unwrap();
+    let bob = UncheckedRouterInfo::parse(&bob_ri)
+        .unwrap()
+        .verify()
+        .unwrap();
+    let mut alice = Alice::connect(addr, &bob_ri);
+    let (key, tag) = ([0x42u8; 32], [7u8; 8]);
+    let reply_tunnel = TunnelId::random().0;
+    let lookup = i2p_wire::i2np::DatabaseLookup {
+        key: bob.hash(),
+        from: alice.hash,
+        reply_tunnel_id: Some(reply_tunnel),
+        lookup_type: i2p_wire::i2np::LookupType::RouterInfo,
+        excluded_peers: vec![],
+        reply_encryption: Some(i2p_wire::i2np::ReplyEncryption::Ecies {
+            key: i2p_wire::i2np::ReplyKey(key),
+            tags: vec![tag],
+        }),
+        reserved_flags: 0,
+    };
+    let payload = i2p_wire::i2np::Payload::DatabaseLookup(lookup);
+    alice.send(&I2npMessage::from_payload(5, now_ms() + 60_000, &payload));
+    let reply = alice
+        .wait_for(Duration::from_secs(10), |m| {
+            m.msg_type == MessageType::TUNNEL_GATEWAY
+        })
+        .expect("the answer comes into the reply tunnel");
+    let tg = TunnelGateway::parse(&reply.payload).unwrap();
+    assert_eq!(tg.tunnel_id, reply_tunnel);
+    assert_eq!(
+        tg.message.msg_type,
+        MessageType::GARLIC,
+        "the answer is encrypted"
+    );
+    assert!(i2p_garlic::unwrap_with_key_tag(&[0u8; 32], &tag, &tg.message.payload).is_err());
+    let cloves =
+        i2p_garlic::unwrap_with_key_tag(&key, &tag, &tg.message.payload).expect("our key opens it");
+    let store = match cloves[0].message.parse_payload().unwrap() {
+        i2p_wire::i2np::Payload::DatabaseStore(s) => s,
+        other => panic!("expected a DatabaseStore, got {other:?}"),
+    };
+    let ri = store.parse_router_info().unwrap().verify().unwrap();
+    assert_eq!(ri.hash(), bob.hash(), "our router's own RouterInfo");
+    assert!(g.stop().success());
+}

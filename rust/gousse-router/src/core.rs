@@ -490,42 +490,91 @@ impl Core {
             LookupType::RouterInfo => LookupKind::RouterInfo,
             LookupType::Exploration => LookupKind::Exploratory,
         };
-        // Replies through tunnels (and so encrypted replies) come with the tunnels
-        // issue; until then answer only direct lookups, to the router that asked.
-        if lookup.reply_tunnel_id.is_some() {
-            return;
-        }
-        let incoming = IncomingLookup {
-            key: Key(lookup.key.0),
-            kind,
-            reply: ReplyPath {
+        // i2np.rst, DatabaseLookup: with a reply tunnel, `from` is that tunnel's
+        // gateway; otherwise the answer goes to the router that asked.
+        let reply = match lookup.reply_tunnel_id {
+            Some(tid) => ReplyPath {
+                gateway: RouterHash(lookup.from.0),
+                tunnel_id: Some(tid),
+            },
+            None => ReplyPath {
                 gateway: from,
                 tunnel_id: None,
             },
+        };
+        let incoming = IncomingLookup {
+            key: Key(lookup.key.0),
+            kind,
+            reply,
             exclude: lookup
                 .excluded_peers
                 .iter()
                 .map(|h| RouterHash(h.0))
                 .collect(),
         };
-        match self.netdb.handle_lookup(now(), &incoming) {
+        let payload = match self.netdb.handle_lookup(now(), &incoming) {
             LookupAnswer::Store { key } => {
-                if let Some(ri) = self.routers.get(&Hash(key.0)).cloned() {
-                    if let Ok(store) = DatabaseStore::router_info(&ri, None) {
-                        self.send(Hash(from.0), Payload::DatabaseStore(store));
-                    }
+                let Some(ri) = self.routers.get(&Hash(key.0)).cloned() else {
+                    return;
+                };
+                match DatabaseStore::router_info(&ri, None) {
+                    Ok(store) => Payload::DatabaseStore(store),
+                    Err(_) => return,
                 }
             }
             LookupAnswer::SearchReply { key, peers } => {
-                let reply = DatabaseSearchReply {
+                Payload::DatabaseSearchReply(DatabaseSearchReply {
                     key: Hash(key.0),
                     peers: peers.iter().map(|p| Hash(p.0)).collect(),
                     from: self.ctx.our_hash,
-                };
-                self.send(Hash(from.0), Payload::DatabaseSearchReply(reply));
+                })
             }
-            _ => {}
+            _ => return,
+        };
+        let Some(tid) = reply.tunnel_id else {
+            return self.send(Hash(from.0), payload);
+        };
+        // Through a tunnel the answer may be encrypted for the asker with the key and
+        // tag it gave (ecies-routers.rst); ElGamal/AES replies are not supported.
+        let now_ms = unix_ms();
+        let expires = now_ms + MESSAGE_LIFETIME.as_millis() as u64;
+        let mut msg = I2npMessage::from_payload(random_msg_id(), expires, &payload);
+        match &lookup.reply_encryption {
+            None => {}
+            Some(ReplyEncryption::Ecies { key, tags }) => {
+                let Some(tag) = tags.first() else { return };
+                match i2p_garlic::wrap_with_key_tag(&key.0, tag, &[Clove::local(msg)]) {
+                    Ok(body) => {
+                        msg = I2npMessage::new(
+                            i2p_wire::MessageType::GARLIC,
+                            random_msg_id(),
+                            expires,
+                            body,
+                        )
+                    }
+                    Err(_) => return,
+                }
+            }
+            Some(_) => return,
         }
+        self.send_to_tunnel(Hash(reply.gateway.0), tid, msg);
+    }
+
+    /// Sends `msg` into the tunnel `tunnel_id` at its gateway: out of one of our
+    /// outbound tunnels when we have one (as i2pd does), else directly as a
+    /// TunnelGateway message.
+    fn send_to_tunnel(&mut self, gateway: Hash, tunnel_id: u32, msg: I2npMessage) {
+        let mut out = Vec::new();
+        if !self
+            .tunnels
+            .send_out(Delivery::Tunnel { tunnel_id, gateway }, &msg, &mut out)
+        {
+            out.push(Out::Send(
+                gateway,
+                crate::tunnels::tunnel_gateway_message(tunnel_id, msg, unix_ms()),
+            ));
+        }
+        self.run_outs(out);
     }
 
     /// Carries out what the netDb asked for, and records what it reported.
@@ -634,14 +683,22 @@ impl Core {
                 }
             }
             Action::SendDeliveryStatus { msg_id, path } => {
-                if path.tunnel_id.is_some() {
-                    return; // tunnel replies come with the tunnels issue
-                }
                 let ds = DeliveryStatus {
                     msg_id,
                     timestamp_ms: unix_ms(),
                 };
-                self.send(Hash(path.gateway.0), Payload::DeliveryStatus(ds));
+                match path.tunnel_id {
+                    None => self.send(Hash(path.gateway.0), Payload::DeliveryStatus(ds)),
+                    Some(tid) => {
+                        let expires = unix_ms() + MESSAGE_LIFETIME.as_millis() as u64;
+                        let msg = I2npMessage::from_payload(
+                            msg_id,
+                            expires,
+                            &Payload::DeliveryStatus(ds),
+                        );
+                        self.send_to_tunnel(Hash(path.gateway.0), tid, msg);
+                    }
+                }
             }
             Action::Persist { hash } => {
                 if let Some(ri) = self.routers.get(&Hash(hash.0)) {

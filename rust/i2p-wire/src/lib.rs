@@ -9,6 +9,7 @@ pub mod bytes;
 pub mod common;
 pub mod i2np;
 pub mod identity;
+pub mod leaseset;
 pub mod mapping;
 pub mod router_info;
 pub mod su3;
@@ -20,5 +21,6 @@ pub use identity::{
     Certificate, CryptoKeyType, Destination, KeyCertificate, KeysAndCert, RouterIdentity,
     SigningKeyType,
 };
+pub use leaseset::{EncryptionKey, Lease2, LeaseSet2, OfflineSignature, UncheckedLeaseSet2};
 pub use mapping::Mapping;
 pub use router_info::{Ntcp2Params, RouterAddress, RouterInfo, UncheckedRouterInfo};

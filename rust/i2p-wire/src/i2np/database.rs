@@ -9,6 +9,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::bytes::{Error, Readable, Reader, Result, Writeable, Writer};
 use crate::common::Hash;
+use crate::leaseset::{LeaseSet2, UncheckedLeaseSet2};
 use crate::router_info::{RouterInfo, UncheckedRouterInfo};
 
 /// Largest RouterInfo we decompress out of a DatabaseStore (64 KiB). A RouterInfo is
@@ -108,6 +109,39 @@ impl DatabaseStore {
             reply,
             kind: DatabaseStoreKind::RouterInfo { compressed },
         })
+    }
+
+    /// A store of the LeaseSet2 `ls` (type 3, uncompressed) under its destination
+    /// hash. Added for the LeaseSet2 module (`crate::leaseset`).
+    pub fn lease_set2(ls: &LeaseSet2, reply: Option<ReplyPath>) -> Self {
+        DatabaseStore {
+            key: ls.hash(),
+            reply,
+            kind: DatabaseStoreKind::LeaseSet {
+                store_type: crate::leaseset::STORE_TYPE,
+                data: ls.to_bytes(),
+            },
+        }
+    }
+
+    /// Parses the LeaseSet2 of a type-3 store (signature not checked), and checks
+    /// that it is stored under its destination hash.
+    pub fn parse_lease_set2(&self) -> Result<UncheckedLeaseSet2> {
+        let data = match &self.kind {
+            DatabaseStoreKind::LeaseSet {
+                store_type: crate::leaseset::STORE_TYPE,
+                data,
+            } => data,
+            _ => return Err(Error::invalid("DatabaseStore", "not a LeaseSet2 store")),
+        };
+        let ls = UncheckedLeaseSet2::parse(data)?;
+        if ls.hash() != self.key {
+            return Err(Error::invalid(
+                "DatabaseStore",
+                "key is not the LeaseSet2's destination hash",
+            ));
+        }
+        Ok(ls)
     }
 
     /// The type byte on the wire.
