@@ -30,19 +30,28 @@ fn msg(t: MessageType, payload: Vec<u8>) -> I2npMessage {
     I2npMessage::new(t, u32::from_be_bytes(id), now_ms() + 60_000, payload)
 }
 
-#[test]
-fn hostile_tunnel_messages_are_dropped() {
-    isolate!();
+/// Our router alone in the namespace (no reseed), and a peer of ours connected to it.
+/// Returns the work directory (kept alive), the router, its RouterInfo and the peer.
+fn router_with_peer(extra: &[&str]) -> (tempfile::TempDir, Gousse, i2p_wire::RouterInfo, Alice) {
     let addr = our_addr();
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("gousse");
-    let mut g = Gousse::start(&data, addr, CONSOLE_PORT, &["--reseed-threshold", "0"]);
+    let mut args = vec!["--reseed-threshold", "0"];
+    args.extend_from_slice(extra);
+    let g = Gousse::start(&data, addr, CONSOLE_PORT, &args);
     let bob_ri = std::fs::read(data.join("router.info")).unwrap();
     let bob = UncheckedRouterInfo::parse(&bob_ri)
         .unwrap()
         .verify()
         .unwrap();
-    let mut alice = Alice::connect(addr, &bob_ri);
+    let alice = Alice::connect(addr, &bob_ri);
+    (work, g, bob, alice)
+}
+
+#[test]
+fn hostile_tunnel_messages_are_dropped() {
+    isolate!();
+    let (_work, mut g, bob, mut alice) = router_with_peer(&[]);
 
     // Garbage build requests and TunnelData for tunnels that do not exist.
     for _ in 0..20 {
@@ -215,28 +224,10 @@ fn build_through(
 #[test]
 fn transit_share_holds_under_load() {
     isolate!();
-    let addr = our_addr();
-    let work = tempfile::tempdir().unwrap();
-    let data = work.path().join("gousse");
     const SHARE_KBPS: u64 = 32;
     let share = (SHARE_KBPS * 1024) as f64;
-    let mut g = Gousse::start(
-        &data,
-        addr,
-        CONSOLE_PORT,
-        &[
-            "--reseed-threshold",
-            "0",
-            "--transit-share",
-            &SHARE_KBPS.to_string(),
-        ],
-    );
-    let bob_ri = std::fs::read(data.join("router.info")).unwrap();
-    let bob = UncheckedRouterInfo::parse(&bob_ri)
-        .unwrap()
-        .verify()
-        .unwrap();
-    let mut alice = Alice::connect(addr, &bob_ri);
+    let share_arg = SHARE_KBPS.to_string();
+    let (_work, mut g, bob, mut alice) = router_with_peer(&["--transit-share", &share_arg]);
     let (_, hop, layers) = build_through(&mut alice, &bob);
 
     // One complete 900-byte message per TunnelData, to be delivered back to Alice.
@@ -301,16 +292,7 @@ fn transit_share_holds_under_load() {
 #[test]
 fn lookup_with_reply_tunnel_is_answered_encrypted() {
     isolate!();
-    let addr = our_addr();
-    let work = tempfile::tempdir().unwrap();
-    let data = work.path().join("gousse");
-    let mut g = Gousse::start(&data, addr, CONSOLE_PORT, &["--reseed-threshold", "0"]);
-    let bob_ri = std::fs::read(data.join("router.info")).unwrap();
-    let bob = UncheckedRouterInfo::parse(&bob_ri)
-        .unwrap()
-        .verify()
-        .unwrap();
-    let mut alice = Alice::connect(addr, &bob_ri);
+    let (_work, mut g, bob, mut alice) = router_with_peer(&[]);
     let (key, tag) = ([0x42u8; 32], [7u8; 8]);
     let reply_tunnel = TunnelId::random().0;
     let lookup = i2p_wire::i2np::DatabaseLookup {
