@@ -180,6 +180,31 @@ struct Lookup {
     productive: bool,
 }
 
+impl Lookup {
+    /// A lookup with nothing asked yet.
+    fn new(
+        kind: LookupKind,
+        purpose: Purpose,
+        deadline: Instant,
+        parallelism: usize,
+        max_queries: usize,
+    ) -> Self {
+        Lookup {
+            kind,
+            purpose,
+            deadline,
+            parallelism,
+            max_queries,
+            queried: Vec::new(),
+            outstanding: Vec::new(),
+            preferred: None,
+            pending: Vec::new(),
+            exclude: Vec::new(),
+            productive: false,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct StoreAttempt {
     to: RouterHash,
@@ -381,19 +406,13 @@ impl NetDb {
         if self.lookups.len() >= self.cfg.max_lookups {
             return Err(Error::TooManyLookups);
         }
-        let l = Lookup {
+        let l = Lookup::new(
             kind,
-            purpose: Purpose::User,
-            deadline: now.instant + self.cfg.lookup_timeout,
-            parallelism: self.cfg.lookup_parallelism.max(1),
-            max_queries: self.cfg.max_queries_per_lookup.max(1),
-            queried: Vec::new(),
-            outstanding: Vec::new(),
-            preferred: None,
-            pending: Vec::new(),
-            exclude: Vec::new(),
-            productive: false,
-        };
+            Purpose::User,
+            now.instant + self.cfg.lookup_timeout,
+            self.cfg.lookup_parallelism.max(1),
+            self.cfg.max_queries_per_lookup.max(1),
+        );
         self.lookups.insert(key, l);
         self.worklist.push(key);
         self.process(now);
@@ -875,19 +894,14 @@ impl NetDb {
             if self.table.contains(&h) || self.lookups.contains_key(&key) {
                 continue;
             }
-            let l = Lookup {
-                kind: LookupKind::RouterInfo,
-                purpose: Purpose::Fetch,
-                deadline: now.instant + self.cfg.lookup_timeout,
-                parallelism: 1,
-                max_queries: 3.min(self.cfg.max_queries_per_lookup.max(1)),
-                queried: Vec::new(),
-                outstanding: Vec::new(),
-                preferred: via,
-                pending: Vec::new(),
-                exclude: Vec::new(),
-                productive: false,
-            };
+            let mut l = Lookup::new(
+                LookupKind::RouterInfo,
+                Purpose::Fetch,
+                now.instant + self.cfg.lookup_timeout,
+                1,
+                3.min(self.cfg.max_queries_per_lookup.max(1)),
+            );
+            l.preferred = via;
             self.start_internal(key, l);
         }
     }
@@ -1080,19 +1094,8 @@ impl NetDb {
             self.table
                 .closest_non_floodfills(&rk, EXPLORE_EXCLUDE - 1, |_| false),
         );
-        let l = Lookup {
-            kind: LookupKind::Exploratory,
-            purpose: Purpose::Explore,
-            deadline,
-            parallelism: 1,
-            max_queries: 2,
-            queried: Vec::new(),
-            outstanding: Vec::new(),
-            preferred: None,
-            pending: Vec::new(),
-            exclude,
-            productive: false,
-        };
+        let mut l = Lookup::new(LookupKind::Exploratory, Purpose::Explore, deadline, 1, 2);
+        l.exclude = exclude;
         self.start_internal(key, l);
 
         // Floodfill discovery (exploration replies list no floodfills): a
@@ -1107,19 +1110,14 @@ impl NetDb {
                 self.table
                     .closest_floodfills(&rk, EXPLORE_EXCLUDE - 1, |_| false),
             );
-            let l = Lookup {
-                kind: LookupKind::RouterInfo,
-                purpose: Purpose::FloodfillSearch,
+            let mut l = Lookup::new(
+                LookupKind::RouterInfo,
+                Purpose::FloodfillSearch,
                 deadline,
-                parallelism: 1,
-                max_queries: 2,
-                queried: Vec::new(),
-                outstanding: Vec::new(),
-                preferred: None,
-                pending: Vec::new(),
-                exclude,
-                productive: false,
-            };
+                1,
+                2,
+            );
+            l.exclude = exclude;
             self.start_internal(key, l);
         }
     }
