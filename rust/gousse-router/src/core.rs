@@ -996,9 +996,7 @@ pub(crate) fn summarize(ri: &RouterInfo, net_id: u8) -> RouterSummary {
         hash: RouterHash(ri.hash().0),
         published_ms: ri.published(),
         floodfill: ri.is_floodfill(),
-        reachable: ri
-            .ntcp2_addresses()
-            .any(|(_, p)| p.is_published() && p.version.split(',').any(|v| v.trim() == "2")),
+        reachable: crate::transport::dialable(ri).is_some(),
         net_id_ok: ri.net_id().unwrap_or(2) == u32::from(net_id),
     }
 }

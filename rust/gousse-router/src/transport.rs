@@ -159,15 +159,17 @@ pub(crate) fn spawn_dial(peer: Arc<RouterInfo>, ctx: Arc<TransportCtx>) {
     });
 }
 
-async fn dial(peer: Arc<RouterInfo>, ctx: &Arc<TransportCtx>) -> Result<(), String> {
-    let params = peer
-        .ntcp2_addresses()
+/// The NTCP2 address we would dial for `ri`: a published one (host, port, IV) that
+/// speaks version 2, with its static key (ntcp2.rst, "Published Router Info").
+pub(crate) fn dialable(ri: &RouterInfo) -> Option<(SocketAddr, [u8; 16], [u8; 32])> {
+    ri.ntcp2_addresses()
         .map(|(_, p)| p)
-        .find(|p| p.is_published() && p.version.split(',').any(|v| v.trim() == "2"))
-        .ok_or("no published NTCP2 address")?;
-    let (Some(addr), Some(iv)) = (params.addr, params.iv) else {
-        return Err("no published NTCP2 address".into());
-    };
+        .filter(|p| p.version.split(',').any(|v| v.trim() == "2"))
+        .find_map(|p| Some((p.addr?, p.iv?, p.static_key)))
+}
+
+async fn dial(peer: Arc<RouterInfo>, ctx: &Arc<TransportCtx>) -> Result<(), String> {
+    let (addr, iv, static_key) = dialable(&peer).ok_or("no published NTCP2 address")?;
     if !ctx.allow_private && !crate::addr::is_public(addr.ip()) {
         return Err(format!("{addr} is not a public address"));
     }
@@ -179,7 +181,7 @@ async fn dial(peer: Arc<RouterInfo>, ctx: &Arc<TransportCtx>) -> Result<(), Stri
     let session = Session::new_outbound(
         ctx.config.clone(),
         OutboundParams {
-            remote_static_key: params.static_key,
+            remote_static_key: static_key,
             remote_iv: iv,
             remote_router_hash: peer.hash().0,
             local_static_key: ctx.keys.x25519.clone(),

@@ -454,7 +454,7 @@ impl Tunnels {
                 .map(|ri| {
                     (
                         ri.hash(),
-                        ri.ntcp2_published().and_then(|p| p.addr).map(|a| a.ip()),
+                        crate::transport::dialable(ri).map(|(a, _, _)| a.ip()),
                     )
                 }),
             &self.stats,
@@ -958,10 +958,9 @@ impl Tunnels {
 
 /// A router we may put in our tunnels: reachable over NTCP2, with an X25519 identity.
 fn usable_hop(ri: &RouterInfo, allow_private: bool) -> bool {
-    let Some(p) = ri.ntcp2_published() else {
+    let Some((addr, _, _)) = crate::transport::dialable(ri) else {
         return false;
     };
-    let Some(addr) = p.addr else { return false };
     ri.identity().x25519_public_key().is_some()
         && (allow_private || crate::addr::is_public(addr.ip()))
         && !ri
