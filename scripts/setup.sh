@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing Gousse needs on a fresh Debian machine:
 # i2pd (the peers of the interop tests), openssl (test SU3 signing), iproute2 and
-# util-linux (private network namespaces), and a Rust toolchain's components.
+# util-linux (private network namespaces), curl (fetches through proxies in the
+# interop tests), and a Rust toolchain's components.
 set -euo pipefail
 
 need=()
@@ -10,6 +11,7 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ "${#need[@]}" -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -14,10 +14,13 @@
 )]
 
 mod alice;
+mod destinations;
+mod eepsite;
 mod gousse;
 mod handshakes;
 mod hostile_tunnels;
 mod tunnels;
+mod web;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -152,9 +152,16 @@ fn tunnels_with_i2pd() {
     assert!(ok + failed >= 10, "enough builds to judge: {st}");
     println!("failed builds: {:#?}", build_failures(&g));
     assert!(pct >= 90.0, "at least 90% of our builds succeed: {st}");
+    let failed_tests: Vec<String> = g
+        .log()
+        .lines()
+        .filter(|l| l.contains("tunnel test failed"))
+        .map(str::to_owned)
+        .collect();
+    println!("failed tunnel tests: {failed_tests:#?}");
     assert!(
-        tests_ok >= 3 && tests_failed <= tests_ok / 4,
-        "our tunnels pass their tests: {st}"
+        tests_ok >= 10 && tests_failed <= tests_ok / 5,
+        "our tunnels pass their tests (at least 10, 5 in 6): {st}"
     );
     let (avg, rates) = i2pd_success(&net);
     println!("i2pd tunnel creation success with us: {avg:.0}% {rates:?}");

@@ -50,6 +50,16 @@ pub struct RouterConfig {
     pub exploratory_length: usize,
     /// Exploratory tunnels kept each way (`exploratory.inbound.quantity`), 1-16.
     pub exploratory_quantity: usize,
+    /// Client and server tunnels file, as i2pd's `tunnels.conf` (see
+    /// [`crate::tunnels_conf`]).
+    pub tunnels: Option<PathBuf>,
+    /// HTTP proxy into I2P (i2ptunnel.md; 127.0.0.1:4444 on a normal run); `None`: off.
+    pub http_proxy: Option<SocketAddr>,
+    /// SOCKS5 proxy into I2P (127.0.0.1:4447 on a normal run); `None`: off.
+    pub socks_proxy: Option<SocketAddr>,
+    /// Hops of the proxies' client tunnels, each way (i2pd's `inbound.length` of its
+    /// shared local destination), 0-7.
+    pub proxy_tunnel_length: usize,
 }
 
 impl RouterConfig {
@@ -83,6 +93,10 @@ impl Default for RouterConfig {
             transit_share_kbps: 256,
             exploratory_length: 2,
             exploratory_quantity: 2,
+            tunnels: None,
+            http_proxy: None,
+            socks_proxy: None,
+            proxy_tunnel_length: 3,
         }
     }
 }

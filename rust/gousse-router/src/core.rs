@@ -32,7 +32,10 @@ use crate::counters::Counters;
 use crate::persist::{record, PersistCmd, Persister};
 use crate::status::{SessionCounts, Status};
 use crate::transport::{spawn_dial, ConnId, SessionCmd, TransportCtx, TransportEvent};
-use crate::tunnels::{Out, Tunnels};
+use crate::tunnels::{Out, PoolKey, Tunnels};
+
+mod dest;
+pub(crate) mod streams;
 use i2p_garlic::{Clove, DeliveryInstructions, RouterGarlic};
 use i2p_tunnel::message::Delivery;
 use i2p_wire::i2np::{ReplyEncryption, ReplyKey};
@@ -89,6 +92,26 @@ pub(crate) enum CoreCmd {
     Shutdown,
     /// New transit limits, in force at once.
     SetTransitLimits(TransitLimits),
+    /// Run a destination.
+    AddDestination(
+        Box<crate::destinations::DestinationSpec>,
+        tokio::sync::oneshot::Sender<crate::destinations::DestinationInfo>,
+    ),
+    /// Stop running the destination with this id.
+    RemoveDestination(u32),
+    /// Find a remote destination's LeaseSet.
+    LookupLeaseSet(Hash, dest::LookupReply),
+    /// Accepted streams of a destination go to this channel.
+    Listen(u32, mpsc::Sender<crate::stream_io::I2pStream>),
+    /// Open a stream from a destination to the one of this LeaseSet, at this port.
+    ConnectStream(
+        u32,
+        Box<i2p_wire::LeaseSet2>,
+        u16,
+        tokio::sync::oneshot::Sender<
+            Result<crate::stream_io::I2pStream, crate::destinations::ConnectError>,
+        >,
+    ),
 }
 
 pub(crate) struct Core {
@@ -107,6 +130,11 @@ pub(crate) struct Core {
     /// netDb messages we sent through tunnels, and directly.
     netdb_via_tunnels: u64,
     netdb_direct: u64,
+    dests: dest::DestState,
+    /// Applications' stream activity: (destination, stream). At most one in flight
+    /// per stream (coalesced in the stream's shared state), so bounded by the streams.
+    stream_notes: mpsc::UnboundedSender<(u32, i2p_streaming::StreamId)>,
+    stream_notes_rx: Option<mpsc::UnboundedReceiver<(u32, i2p_streaming::StreamId)>>,
 }
 
 /// What [`Core::new`] is made from.
@@ -134,6 +162,7 @@ impl Core {
             tunnels,
         } = parts;
         let garlic = RouterGarlic::new(our.keys.x25519.clone());
+        let (stream_notes, stream_notes_rx) = mpsc::unbounded_channel();
         Self {
             netdb,
             routers,
@@ -149,6 +178,9 @@ impl Core {
             tunnels,
             netdb_via_tunnels: 0,
             netdb_direct: 0,
+            dests: dest::DestState::default(),
+            stream_notes,
+            stream_notes_rx: Some(stream_notes_rx),
         }
     }
 
@@ -160,6 +192,9 @@ impl Core {
     ) {
         let mut resign_at = Instant::now() + RESIGN_INTERVAL;
         let mut status_tick = tokio::time::interval(Duration::from_secs(1));
+        let Some(mut stream_notes) = self.stream_notes_rx.take() else {
+            return;
+        };
         self.publish_ours();
         self.drain_netdb();
         // The pool asks for its first builds at once.
@@ -183,7 +218,8 @@ impl Core {
                         .poll_timeout()
                         .map(Instant::from_std)
                         .unwrap_or(resign_at),
-                );
+                )
+                .min(self.streams_deadline().unwrap_or(resign_at));
             tokio::select! {
                 ev = events.recv() => match ev {
                     Some(ev) => self.on_transport_event(ev),
@@ -196,18 +232,32 @@ impl Core {
                         // The bandwidth class in our caps follows the share.
                         self.publish_ours();
                     }
+                    Some(CoreCmd::AddDestination(spec, reply)) => {
+                        let _ = reply.send(self.add_destination(*spec));
+                    }
+                    Some(CoreCmd::RemoveDestination(id)) => self.remove_destination(id),
+                    Some(CoreCmd::LookupLeaseSet(hash, reply)) => self.lookup_leaseset(hash, reply),
+                    Some(CoreCmd::Listen(id, to)) => self.listen(id, to),
+                    Some(CoreCmd::ConnectStream(id, ls, port, reply)) => {
+                        self.connect_stream(id, *ls, port, reply)
+                    }
                 },
+                Some((id, sid)) = stream_notes.recv() => self.on_stream_io(id, sid),
                 _ = tokio::time::sleep_until(deadline) => {
                     let mut out = Vec::new();
                     self.tunnels.handle_timeout(Instant::now().into_std(), unix_ms(), &self.routers, &mut out);
                     self.run_outs(out);
                     self.netdb.handle_timeout(now());
+                    self.tick_streams();
                     if Instant::now() >= resign_at {
                         resign_at = Instant::now() + RESIGN_INTERVAL;
                         self.publish_ours();
                     }
                 }
-                _ = status_tick.tick() => self.update_status(),
+                _ = status_tick.tick() => {
+                    self.tick_destinations();
+                    self.update_status();
+                }
             }
             self.drain_netdb();
         }
@@ -468,6 +518,9 @@ impl Core {
                 }
             }
             Err(_) if store.store_type() != 0 => {
+                if self.keep_leaseset(&store) {
+                    return;
+                }
                 let incoming = IncomingStore {
                     key: Key(store.key.0),
                     entry: StoreEntry::LeaseSet,
@@ -735,6 +788,7 @@ impl Core {
             NetDbEvent::StoreFailed { floodfill } => {
                 debug!(target: "gousse::netdb", floodfill = %Hash(floodfill.0), "store of our RouterInfo not confirmed");
             }
+            NetDbEvent::LookupFailed { key } => self.leaseset_lookup_failed(Hash(key.0)),
             _ => {}
         }
     }
@@ -743,6 +797,11 @@ impl Core {
     /// garlic-encrypted to its static key so the tunnel's endpoint cannot read it.
     /// False if that cannot be done (no tunnel, unknown router, encoding failure).
     fn send_via_tunnel(&mut self, to: Hash, payload: Payload) -> bool {
+        self.send_via_tunnel_of(PoolKey::Exploratory, to, payload)
+    }
+
+    /// Like [`send_via_tunnel`](Self::send_via_tunnel), out of a tunnel of `pool`.
+    fn send_via_tunnel_of(&mut self, pool: PoolKey, to: Hash, payload: Payload) -> bool {
         let Some(their_key) = self
             .routers
             .get(&to)
@@ -772,7 +831,7 @@ impl Core {
         let mut out = Vec::new();
         if !self
             .tunnels
-            .send_out(Delivery::Router(to), &garlic, &mut out)
+            .send_out_of(pool, Delivery::Router(to), &garlic, &mut out)
         {
             return false;
         }
@@ -879,6 +938,7 @@ impl Core {
                     }
                     self.on_local(msg);
                 }
+                Out::ForDestination(dest, msg) => self.on_destination_message(dest, msg),
             }
         }
     }
@@ -923,6 +983,9 @@ impl Core {
 
     fn on_database_store_via_tunnel(&mut self, store: DatabaseStore) {
         // i2np.rst: "the reply fields are ignored if the message is received down a tunnel".
+        if self.keep_leaseset(&store) {
+            return;
+        }
         if let Ok(ri) = store.parse_router_info().and_then(|u| u.verify()) {
             if ri.published() <= unix_ms() + MAX_FUTURE_PUBLISHED_MS {
                 let summary = self.summary(&ri);
@@ -958,7 +1021,7 @@ impl Core {
             st.bytes_received = self.counters.bytes_received.load(Ordering::Relaxed);
             st.router_info_stores_confirmed = self.stores_confirmed;
             let now = Instant::now().into_std();
-            let (tin, tout) = self.tunnels.counts();
+            let (tin, tout) = self.tunnels.counts(crate::tunnels::PoolKey::Exploratory);
             st.tunnels.exploratory_inbound = tin;
             st.tunnels.exploratory_outbound = tout;
             st.tunnel_build_success_pct = self.tunnels.build_success_pct(now);
@@ -977,6 +1040,7 @@ impl Core {
             st.transit_dropped = c.transit_dropped_bandwidth;
             st.transit_limits = self.tunnels.limits();
             st.tunnel_list = self.tunnels.list(now);
+            st.destinations = self.destination_status();
             st.netdb_through_tunnels = self.tunnels.ready();
             st.netdb_messages_through_tunnels = self.netdb_via_tunnels;
             st.netdb_messages_direct = self.netdb_direct;

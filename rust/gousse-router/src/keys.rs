@@ -33,6 +33,14 @@ pub enum KeyError {
         #[source]
         source: std::io::Error,
     },
+    /// A destination key file that cannot be used.
+    #[error("key file {path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// The key file is not ours or is damaged.
     #[error("key file {path} is damaged or not a Gousse key file ({len} bytes)")]
     Malformed {
@@ -136,20 +144,56 @@ impl RouterKeys {
         buf.extend_from_slice(self.signing.to_bytes().as_ref());
         buf.extend_from_slice(&self.ntcp2_iv);
         buf.extend_from_slice(&self.padding);
-        let tmp = path.with_extension("keys.tmp");
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
+        write_secret_file(path, &buf).map_err(io)
+    }
+}
+
+/// Writes a file of secrets atomically (a temporary file renamed over it) with mode
+/// 0600, created so from the start.
+pub fn write_secret_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}
+
+/// Loads a destination's private key file (the format i2pd and Java I2P use), or
+/// creates new keys there (mode 0600) if there is none. Returns the keys and whether
+/// they were created now.
+pub fn load_or_create_destination_keys(
+    path: &Path,
+) -> Result<(i2p_wire::DestinationKeys, bool), KeyError> {
+    let io = |source| KeyError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let bytes = Zeroizing::new(bytes);
+            i2p_wire::DestinationKeys::parse(&bytes)
+                .map(|k| (k, false))
+                .map_err(|e| KeyError::Invalid {
+                    path: path.display().to_string(),
+                    reason: format!("not a usable destination private key file: {e}"),
+                })
         }
-        let mut f = opts.open(&tmp).map_err(io)?;
-        f.write_all(&buf).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        drop(f);
-        std::fs::rename(&tmp, path).map_err(io)?;
-        Ok(())
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let keys = i2p_wire::DestinationKeys::generate();
+            write_secret_file(path, &keys.to_bytes()).map_err(io)?;
+            Ok((keys, true))
+        }
+        Err(source) => Err(io(source)),
     }
 }
 
@@ -177,6 +221,31 @@ mod test {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn destination_keys_are_created_0600_then_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("site.dat");
+        let (a, created) = load_or_create_destination_keys(&path).unwrap();
+        assert!(created);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let (b, created) = load_or_create_destination_keys(&path).unwrap();
+        assert!(!created);
+        assert_eq!(a.destination(), b.destination());
+        std::fs::write(&path, b"not keys").unwrap();
+        let e = load_or_create_destination_keys(&path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("site.dat") && e.contains("private key file: "),
+            "{e}"
+        );
     }
 
     #[test]

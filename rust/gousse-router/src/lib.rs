@@ -12,13 +12,18 @@ pub mod bandwidth;
 pub mod config;
 mod core;
 mod counters;
+pub mod destinations;
+pub mod i2ptunnel;
 pub mod keys;
 pub mod our_info;
 pub mod peers;
 mod persist;
+pub mod proxies;
 pub mod status;
+pub mod stream_io;
 mod transport;
 mod tunnels;
+pub mod tunnels_conf;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -95,6 +100,7 @@ pub struct Router {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     router_hash: Hash,
     ntcp2_addr: SocketAddr,
+    handle: i2ptunnel::RouterHandle,
 }
 
 impl std::fmt::Debug for Router {
@@ -109,7 +115,50 @@ impl Router {
     /// Starts a router: keys, netDb, reseed if needed, NTCP2 listener, core task.
     pub async fn start(config: RouterConfig) -> Result<Router, StartError> {
         let data_dir = config.data_dir.clone();
+        let tunnel_defs = match &config.tunnels {
+            Some(path) => read_tunnels_file(path)?,
+            None => Vec::new(),
+        };
         create_data_dir(&data_dir)?;
+        // Destination keys are read (or created) before anything runs, so that a bad
+        // key file stops the start with its error.
+        let mut destinations = Vec::with_capacity(tunnel_defs.len());
+        for def in tunnel_defs {
+            let keys = match &def.keys {
+                Some(file) => {
+                    let (keys, created) =
+                        keys::load_or_create_destination_keys(&data_dir.join(file))?;
+                    if created {
+                        info!(target: "gousse::router", tunnel = %def.name, file, "new destination keys");
+                    }
+                    keys
+                }
+                None => i2p_wire::DestinationKeys::generate(),
+            };
+            // Client tunnels' local ports are bound now, so that a port in use
+            // stops the start with a clear error.
+            let listener = match &def.kind {
+                tunnels_conf::TunnelKind::Client { address, port, .. } => {
+                    let addr = SocketAddr::new(*address, *port);
+                    let l = std::net::TcpListener::bind(addr)
+                        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                        .and_then(tokio::net::TcpListener::from_std)
+                        .map_err(|source| StartError::Bind { addr, source })?;
+                    Some(l)
+                }
+                tunnels_conf::TunnelKind::Server { .. } => None,
+            };
+            destinations.push((
+                destinations::DestinationSpec {
+                    name: def.name.clone(),
+                    keys,
+                    pool: def.pool.clone(),
+                    publish: def.is_server(),
+                },
+                def,
+                listener,
+            ));
+        }
         let (keys, created) = RouterKeys::load_or_create(&data_dir)?;
         let keys = Arc::new(keys);
         let our_hash = our_info::our_identity(&keys).hash();
@@ -255,14 +304,77 @@ impl Router {
             tunnels,
         });
         let (cmd_tx, cmd_rx) = mpsc::channel(8);
+        let proxy_sockets = proxies::ProxySockets::bind(
+            config.http_proxy,
+            config.socks_proxy,
+            &data_dir.join(NETDB_FILE),
+        )
+        .await?;
         let core_task = tokio::spawn(core.run(ev_rx, cmd_rx));
         let listener_task = tokio::spawn(transport::run_listener(listener, ctx));
+        let handle = i2ptunnel::RouterHandle::new(cmd_tx.clone());
+        let mut tasks = vec![core_task, listener_task];
+        for (spec, def, listener) in destinations {
+            let name = spec.name.clone();
+            let Some(d) = handle.add_destination(spec).await else {
+                continue;
+            };
+            info!(target: "gousse::router", tunnel = %name, b32 = %d.b32, "tunnel destination running");
+            match (def.kind, listener) {
+                (tunnels_conf::TunnelKind::Server { host, port, .. }, _) => {
+                    tasks.push(i2ptunnel::spawn_server(
+                        handle.clone(),
+                        d.id,
+                        name,
+                        SocketAddr::new(host, port),
+                    ));
+                }
+                (
+                    tunnels_conf::TunnelKind::Client {
+                        destination,
+                        destination_port,
+                        ..
+                    },
+                    Some(listener),
+                ) => match i2ptunnel::resolve_static(&destination) {
+                    Ok(remote) => tasks.push(i2ptunnel::spawn_client(
+                        handle.clone(),
+                        d.id,
+                        name,
+                        listener,
+                        remote,
+                        destination_port,
+                    )),
+                    Err(e) => {
+                        warn!(target: "gousse::router", tunnel = %name, "client tunnel not started: {e}")
+                    }
+                },
+                _ => {}
+            }
+        }
+        if let Some(sockets) = proxy_sockets {
+            let len = config.proxy_tunnel_length.min(7);
+            let spec = destinations::DestinationSpec {
+                name: "proxies".into(),
+                keys: i2p_wire::DestinationKeys::generate(),
+                pool: i2p_tunnel::pool::PoolConfig {
+                    inbound_length: len,
+                    outbound_length: len,
+                    ..i2p_tunnel::pool::PoolConfig::client()
+                },
+                publish: false,
+            };
+            if let Some(d) = handle.add_destination(spec).await {
+                tasks.extend(sockets.spawn(handle.clone(), d.id));
+            }
+        }
         info!(target: "gousse::router", ntcp2 = %bind, published = ?published_addr, "router running");
         Ok(Router {
             status,
             started: std::time::Instant::now(),
             commands: cmd_tx,
-            tasks: Mutex::new(vec![core_task, listener_task]),
+            tasks: Mutex::new(tasks),
+            handle,
             router_hash: our_hash,
             ntcp2_addr: published_addr.unwrap_or(bind),
         })
@@ -292,6 +404,30 @@ impl Router {
         let _ = self.commands.send(CoreCmd::SetTransitLimits(limits)).await;
     }
 
+    /// A handle to the router's destinations and streams, for proxies, SAM and
+    /// tunnels.
+    pub fn handle(&self) -> i2ptunnel::RouterHandle {
+        self.handle.clone()
+    }
+
+    /// Runs a destination: builds its client tunnels and, if asked, publishes its
+    /// LeaseSet2 to the floodfills.
+    pub async fn add_destination(
+        &self,
+        spec: destinations::DestinationSpec,
+    ) -> Option<destinations::DestinationInfo> {
+        self.handle.add_destination(spec).await
+    }
+
+    /// Finds the LeaseSet2 of the destination with this hash (cached, else looked up
+    /// at the floodfills through our tunnels).
+    pub async fn lookup_leaseset(
+        &self,
+        hash: Hash,
+    ) -> Result<i2p_wire::LeaseSet2, destinations::LookupError> {
+        self.handle.lookup_leaseset(hash).await
+    }
+
     /// Stops the router: sessions are closed with a Termination block, pending netDb
     /// writes are flushed. Waits at most `deadline`.
     pub async fn shutdown_within(&self, deadline: Duration) {
@@ -315,6 +451,13 @@ impl Router {
     pub async fn shutdown(&self) {
         self.shutdown_within(Duration::from_secs(10)).await
     }
+}
+
+/// Reads and checks the tunnels file.
+fn read_tunnels_file(path: &Path) -> Result<Vec<tunnels_conf::TunnelDef>, StartError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| StartError::Config(format!("tunnels file {}: {e}", path.display())))?;
+    tunnels_conf::parse(&text).map_err(|e| StartError::Config(format!("{}: {e}", path.display())))
 }
 
 fn create_data_dir(dir: &Path) -> Result<(), StartError> {

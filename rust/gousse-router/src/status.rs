@@ -103,4 +103,28 @@ pub struct Status {
     pub netdb_messages_direct: u64,
     /// Our tunnels, with their hops.
     pub tunnel_list: Vec<TunnelInfo>,
+    /// Local destinations.
+    #[serde(default)]
+    pub destinations: Vec<DestinationStatus>,
+}
+
+/// One local destination, as `/api/status` lists it.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct DestinationStatus {
+    /// Its name (tunnel or session name).
+    pub name: String,
+    /// Its `.b32.i2p` address.
+    pub b32: String,
+    /// Client tunnels: inbound.
+    pub inbound_tunnels: usize,
+    /// Client tunnels: outbound.
+    pub outbound_tunnels: usize,
+    /// Leases in its current LeaseSet2.
+    pub leases: usize,
+    /// Whether its LeaseSet is published to floodfills (servers).
+    pub publishes: bool,
+    /// Whether a floodfill confirmed storing its current LeaseSet.
+    pub leaseset_stored: bool,
+    /// LeaseSet stores confirmed since start.
+    pub leaseset_stores_confirmed: u64,
 }

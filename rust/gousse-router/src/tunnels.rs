@@ -1,13 +1,13 @@
 //! The router's tunnels (tunnel-implementation.md, tunnel-creation-ecies.rst): our
-//! exploratory pool, the builds in flight, the tunnels we use, and the transit tunnels
-//! other routers build through us. Driven by the core task; everything here is
+//! exploratory pool and one client pool per local destination, the builds in flight,
+//! the tunnels we use, and the transit tunnels other routers build through us. Driven by the core task; everything here is
 //! synchronous and takes the time as an argument, so the core stays the one owner.
 //!
 //! What goes out is returned as [`Out`] values: messages for the core to send to a
 //! router (dialing it if needed), or messages that came out of our own inbound
 //! tunnels for the core to handle locally.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,12 +47,26 @@ const RETRY_DEFERRED: Duration = Duration::from_secs(2);
 pub(crate) enum Out {
     /// Send this message to that router.
     Send(Hash, I2npMessage),
+    /// A message came out of an inbound tunnel of a local destination's pool.
+    ForDestination(u32, I2npMessage),
     /// A message came out of one of our inbound tunnels (or was addressed to us):
     /// handle it as the core handles messages from peers, with no peer.
     Local(I2npMessage),
     /// A tunnel build finished: record these per-hop outcomes in the profiles.
     Profile(Vec<(Hash, gousse_store::TunnelBuildOutcome)>),
 }
+
+/// Which pool a tunnel belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum PoolKey {
+    /// The router's own: netDb traffic, tunnel build replies, tests.
+    Exploratory,
+    /// A local destination's client tunnels (by the destination's id).
+    Client(u32),
+}
+
+/// One of our tunnels, named by its pool and its id there.
+type TunnelKey = (PoolKey, PoolTunnelId);
 
 /// One of our tunnels.
 struct OurTunnel {
@@ -77,7 +91,7 @@ impl OurTunnel {
 
 /// A build waiting for its reply.
 struct Pending {
-    pool_id: PoolTunnelId,
+    key: TunnelKey,
     build: PendingBuild,
     direction: Direction,
     hops: Vec<Hash>,
@@ -117,10 +131,10 @@ pub(crate) struct Tunnels {
     our_hash: Hash,
     allow_private: bool,
     handler: BuildRequestHandler,
-    pool: TunnelPool,
-    ours: HashMap<PoolTunnelId, OurTunnel>,
-    /// Our inbound endpoints (and the zero-hop reply tunnel) by the id we receive on.
-    inbound_by_id: HashMap<u32, PoolTunnelId>,
+    pools: BTreeMap<PoolKey, TunnelPool>,
+    ours: HashMap<TunnelKey, OurTunnel>,
+    /// Our inbound endpoints by the id we receive on.
+    inbound_by_id: HashMap<u32, TunnelKey>,
     /// Builds by reply message id.
     pending: HashMap<u32, Pending>,
     /// Outbound builds by the tag of their garlic-wrapped reply.
@@ -132,8 +146,8 @@ pub(crate) struct Tunnels {
     limits: TransitLimits,
     bucket_in: TokenBucket,
     bucket_out: TokenBucket,
-    /// Tunnel tests by the DeliveryStatus message id.
-    tests: HashMap<u32, (PoolTunnelId, PoolTunnelId)>,
+    /// Tunnel tests by the DeliveryStatus message id: the pool, outbound, inbound.
+    tests: HashMap<u32, (PoolKey, PoolTunnelId, PoolTunnelId)>,
     /// When a build could not start (too few peers known yet), the pool is asked
     /// again at this time; such builds are not counted as failures.
     next_retry: Option<Instant>,
@@ -166,7 +180,7 @@ impl Tunnels {
             our_hash,
             allow_private,
             handler: BuildRequestHandler::new(static_key, our_hash),
-            pool: TunnelPool::new(exploratory, now),
+            pools: [(PoolKey::Exploratory, TunnelPool::new(exploratory, now))].into(),
             ours: HashMap::new(),
             inbound_by_id: HashMap::new(),
             pending: HashMap::new(),
@@ -187,20 +201,29 @@ impl Tunnels {
 
     // ----- getters for the status -----
 
-    /// Our established tunnels: (inbound, outbound).
-    pub(crate) fn counts(&self) -> (usize, usize) {
-        (
-            self.pool.tunnels(Direction::Inbound).len(),
-            self.pool.tunnels(Direction::Outbound).len(),
-        )
+    /// A pool's established tunnels: (inbound, outbound).
+    pub(crate) fn counts(&self, key: PoolKey) -> (usize, usize) {
+        self.pools.get(&key).map_or((0, 0), |p| {
+            (
+                p.tunnels(Direction::Inbound).len(),
+                p.tunnels(Direction::Outbound).len(),
+            )
+        })
     }
 
+    /// Build success over the last 10 minutes, all pools together.
     pub(crate) fn build_success_pct(&self, now: Instant) -> Option<u8> {
-        self.pool.build_success_pct(now)
+        let (ok, failed) = self.build_counts(now);
+        let total = ok + failed;
+        (total > 0).then(|| u8::try_from(ok * 100 / total).unwrap_or(100))
     }
 
+    /// Builds that succeeded and failed over the last 10 minutes, all pools together.
     pub(crate) fn build_counts(&self, now: Instant) -> (usize, usize) {
-        self.pool.build_counts(now)
+        self.pools
+            .values()
+            .map(|p| p.build_counts(now))
+            .fold((0, 0), |(a, b), (c, d)| (a + c, b + d))
     }
 
     /// Build requests dropped (malformed, not for us, undecryptable, stale, replayed,
@@ -227,8 +250,12 @@ impl Tunnels {
                 .sum::<usize>()
     }
 
+    /// Tunnel tests passed and failed, all pools together.
     pub(crate) fn test_counts(&self) -> (u64, u64) {
-        self.pool.test_counts()
+        self.pools
+            .values()
+            .map(TunnelPool::test_counts)
+            .fold((0, 0), |(a, b), (c, d)| (a + c, b + d))
     }
 
     pub(crate) fn transit_count(&self) -> usize {
@@ -242,41 +269,90 @@ impl Tunnels {
     pub(crate) fn list(&self, now: Instant) -> Vec<TunnelInfo> {
         let mut v: Vec<TunnelInfo> = self
             .ours
-            .values()
-            .map(|t| TunnelInfo {
+            .iter()
+            .map(|((pool, _), t)| TunnelInfo {
                 direction: match t.direction {
                     Direction::Inbound => "inbound".into(),
                     Direction::Outbound => "outbound".into(),
                 },
-                pool: "exploratory".into(),
+                pool: match pool {
+                    PoolKey::Exploratory => "exploratory".into(),
+                    PoolKey::Client(id) => format!("client {id}"),
+                },
                 hops: t.hops.iter().map(|h| h.to_base64()).collect(),
                 expires_in_s: t.expires.saturating_duration_since(now).as_secs(),
             })
             .collect();
-        v.sort_by(|a, b| (&a.direction, a.expires_in_s).cmp(&(&b.direction, b.expires_in_s)));
+        v.sort_by(|a, b| {
+            (&a.pool, &a.direction, a.expires_in_s).cmp(&(&b.pool, &b.direction, b.expires_in_s))
+        });
         v
     }
 
-    /// An inbound tunnel others can reach us through: (gateway, tunnel id at it).
+    /// An exploratory inbound tunnel others can reach us through: (gateway, tunnel id
+    /// at it).
     pub(crate) fn reply_tunnel(&self) -> Option<(Hash, u32)> {
-        self.pool
+        self.inbound_gateways(PoolKey::Exploratory)
+            .into_iter()
+            .map(|(gw, tunnel, _)| (gw, tunnel))
+            .next()
+    }
+
+    /// A pool's inbound tunnels as leases: (gateway, tunnel id at it, expiry), the
+    /// latest expiry first.
+    pub(crate) fn inbound_gateways(&self, key: PoolKey) -> Vec<(Hash, u32, Instant)> {
+        let Some(pool) = self.pools.get(&key) else {
+            return Vec::new();
+        };
+        let mut v: Vec<_> = pool
             .tunnels(Direction::Inbound)
             .into_iter()
-            .filter_map(|id| self.ours.get(&id))
-            .map(|t| (t.first_hop().unwrap_or(self.our_hash), t.first_tunnel))
-            .next()
+            .filter_map(|id| self.ours.get(&(key, id)))
+            .map(|t| {
+                (
+                    t.first_hop().unwrap_or(self.our_hash),
+                    t.first_tunnel,
+                    t.expires,
+                )
+            })
+            .collect();
+        v.sort_by_key(|t| std::cmp::Reverse(t.2));
+        v
     }
 
     /// Whether we have both directions, so netDb traffic can go through tunnels.
     pub(crate) fn ready(&self) -> bool {
-        self.reply_tunnel().is_some() && self.outbound().is_some()
+        self.reply_tunnel().is_some() && self.outbound(PoolKey::Exploratory).is_some()
     }
 
-    fn outbound(&self) -> Option<PoolTunnelId> {
-        self.pool
+    /// One of a pool's outbound tunnels, chosen at random to spread the load.
+    fn outbound(&self, key: PoolKey) -> Option<TunnelKey> {
+        let ids: Vec<PoolTunnelId> = self
+            .pools
+            .get(&key)?
             .tunnels(Direction::Outbound)
             .into_iter()
-            .find(|id| self.ours.contains_key(id))
+            .filter(|id| self.ours.contains_key(&(key, *id)))
+            .collect();
+        let n = u64::try_from(ids.len()).ok().filter(|n| *n > 0)?;
+        let pick = usize::try_from(i2p_crypto::random_below(n)).unwrap_or(0);
+        ids.get(pick).map(|id| (key, *id))
+    }
+
+    /// Adds a client pool for the local destination `dest`.
+    pub(crate) fn add_client_pool(&mut self, dest: u32, cfg: PoolConfig, now: Instant) {
+        self.pools
+            .insert(PoolKey::Client(dest), TunnelPool::new(cfg.clamped(), now));
+    }
+
+    /// Removes a client pool and forgets its tunnels (they expire at their hops).
+    pub(crate) fn remove_client_pool(&mut self, dest: u32) {
+        let key = PoolKey::Client(dest);
+        self.pools.remove(&key);
+        self.ours.retain(|(k, _), _| *k != key);
+        self.inbound_by_id.retain(|_, (k, _)| *k != key);
+        self.pending.retain(|_, p| p.key.0 != key);
+        self.tests.retain(|_, (k, _, _)| *k != key);
     }
 
     /// Whether outbound builds have waited long enough for an inbound tunnel and may
@@ -309,7 +385,12 @@ impl Tunnels {
             .values()
             .map(|p| p.started + BUILD_TIMEOUT)
             .min();
-        [self.pool.poll_timeout(), transit, pending, self.next_retry]
+        let pools = self
+            .pools
+            .values()
+            .filter_map(TunnelPool::poll_timeout)
+            .min();
+        [pools, transit, pending, self.next_retry]
             .into_iter()
             .flatten()
             .min()
@@ -344,7 +425,7 @@ impl Tunnels {
                     })
                     .collect();
                 out.push(Out::Profile(profile));
-                self.pool.handle_build_failed(now, p.pool_id);
+                self.pool_built(p.key, false, now);
             }
         }
         self.transit.retain(|_, t| t.expires > now);
@@ -359,15 +440,42 @@ impl Tunnels {
         if self.next_retry.is_some_and(|t| now >= t) {
             self.next_retry = None;
         }
-        self.pool.handle_timeout(now);
-        tracing::trace!(target: "gousse::tunnels", next = ?self.pool.poll_timeout().map(|t| t.saturating_duration_since(now)), "pool timers");
-        self.drain_pool(now, now_ms, routers, out);
+        let keys: Vec<PoolKey> = self.pools.keys().copied().collect();
+        for key in keys {
+            if let Some(pool) = self.pools.get_mut(&key) {
+                pool.handle_timeout(now);
+            }
+            self.drain_pool(key, now, now_ms, routers, out);
+        }
+        self.log_failed_tests();
+    }
+
+    /// Forgets the tests the pool has given up on, saying which tunnels failed.
+    fn log_failed_tests(&mut self) {
+        let pools = &self.pools;
+        let mut failed = Vec::new();
+        self.tests.retain(|_, &mut (k, o, i)| {
+            let waiting = pools.get(&k).is_some_and(|p| p.is_testing(o, i));
+            if !waiting {
+                failed.push(((k, o), (k, i)));
+            }
+            waiting
+        });
+        let hops = |id: TunnelKey| {
+            self.ours
+                .get(&id)
+                .map(|t| t.hops.iter().map(|h| h.to_base64()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
+        for (o, i) in failed {
+            info!(target: "gousse::tunnels", outbound = ?hops(o), inbound = ?hops(i), "tunnel test failed");
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
     fn try_build(
         &mut self,
-        id: PoolTunnelId,
+        key: TunnelKey,
         direction: Direction,
         hops: usize,
         now: Instant,
@@ -375,36 +483,51 @@ impl Tunnels {
         routers: &HashMap<Hash, Arc<RouterInfo>>,
         out: &mut Vec<Out>,
     ) {
-        if let Err(why) = self.start_build(id, direction, hops, now, now_ms, routers, out) {
-            debug!(target: "gousse::tunnels", "cannot build a tunnel yet: {why}");
-            self.pool.cancel_build(id);
+        if let Err(why) = self.start_build(key, direction, hops, now, now_ms, routers, out) {
+            debug!(target: "gousse::tunnels", pool = ?key.0, "cannot build a tunnel yet: {why}");
+            if let Some(pool) = self.pools.get_mut(&key.0) {
+                pool.cancel_build(key.1);
+            }
             self.next_retry.get_or_insert(now + RETRY_DEFERRED);
         }
     }
 
     fn drain_pool(
         &mut self,
+        pool: PoolKey,
         now: Instant,
         now_ms: u64,
         routers: &HashMap<Hash, Arc<RouterInfo>>,
         out: &mut Vec<Out>,
     ) {
-        while let Some(action) = self.pool.poll_action() {
+        while let Some(action) = self.pools.get_mut(&pool).and_then(TunnelPool::poll_action) {
             match action {
                 PoolAction::Build {
                     id,
                     direction,
                     hops,
-                } => self.try_build(id, direction, hops, now, now_ms, routers, out),
+                } => self.try_build((pool, id), direction, hops, now, now_ms, routers, out),
                 PoolAction::Remove { id } => {
-                    if let Some(t) = self.ours.remove(&id) {
+                    if let Some(t) = self.ours.remove(&(pool, id)) {
                         self.inbound_by_id.remove(&t.our_tunnel);
                     }
-                    self.tests.retain(|_, (o, i)| *o != id && *i != id);
+                    self.tests
+                        .retain(|_, (k, o, i)| *k != pool || (*o != id && *i != id));
                 }
                 PoolAction::Test { outbound, inbound } => {
-                    self.start_test(outbound, inbound, now_ms, out)
+                    self.start_test(pool, outbound, inbound, now_ms, out)
                 }
+            }
+        }
+    }
+
+    /// Tells the pool how a build went, and takes its actions.
+    fn pool_built(&mut self, key: TunnelKey, ok: bool, now: Instant) {
+        if let Some(pool) = self.pools.get_mut(&key.0) {
+            if ok {
+                pool.handle_built(now, key.1);
+            } else {
+                pool.handle_build_failed(now, key.1);
             }
         }
     }
@@ -414,7 +537,7 @@ impl Tunnels {
     #[allow(clippy::too_many_arguments)]
     fn start_build(
         &mut self,
-        pool_id: PoolTunnelId,
+        key: TunnelKey,
         direction: Direction,
         n: usize,
         now: Instant,
@@ -439,11 +562,10 @@ impl Tunnels {
                 expires: now + TUNNEL_LIFETIME,
             };
             if direction == Direction::Inbound {
-                self.inbound_by_id.insert(our_tunnel, pool_id);
+                self.inbound_by_id.insert(our_tunnel, key);
             }
-            self.ours.insert(pool_id, t);
-            self.pool.handle_built(now, pool_id);
-            let _ = (now_ms, routers, out);
+            self.ours.insert(key, t);
+            self.pool_built(key, true, now);
             return Ok(());
         }
         let exclude: HashSet<Hash> = [self.our_hash].into();
@@ -511,7 +633,7 @@ impl Tunnels {
         self.pending.insert(
             reply_message_id,
             Pending {
-                pool_id,
+                key,
                 build: pending,
                 direction,
                 hops: chosen.clone(),
@@ -523,7 +645,7 @@ impl Tunnels {
         // Outbound builds go straight to the first hop. Inbound builds go through one of
         // our outbound tunnels when we have one (so the first hop does not learn we
         // built it), else directly.
-        match (direction, self.outbound()) {
+        match (direction, self.outbound(PoolKey::Exploratory)) {
             (Direction::Inbound, Some(ob)) => self.send_through(
                 ob,
                 Delivery::Router(outgoing.first_hop),
@@ -532,7 +654,7 @@ impl Tunnels {
             ),
             _ => out.push(Out::Send(outgoing.first_hop, outgoing.message)),
         }
-        debug!(target: "gousse::tunnels", ?direction, hops = n, "tunnel build sent");
+        debug!(target: "gousse::tunnels", pool = ?key.0, ?direction, hops = n, "tunnel build sent");
         Ok(())
     }
 
@@ -554,7 +676,7 @@ impl Tunnels {
             Err(e) => {
                 self.counters.bad_tunnel_messages += 1;
                 debug!(target: "gousse::tunnels", "unreadable build reply: {e}");
-                self.pool.handle_build_failed(now, p.pool_id);
+                self.pool_built(p.key, false, now);
                 return;
             }
         };
@@ -575,8 +697,8 @@ impl Tunnels {
         out.push(Out::Profile(profile));
         if !outcome.built {
             let codes: Vec<u8> = outcome.hops.iter().map(|h| h.reply.0).collect();
-            info!(target: "gousse::tunnels", direction = ?p.direction, ?codes, "tunnel build rejected");
-            self.pool.handle_build_failed(now, p.pool_id);
+            info!(target: "gousse::tunnels", pool = ?p.key.0, direction = ?p.direction, ?codes, "tunnel build rejected");
+            self.pool_built(p.key, false, now);
             return;
         }
         let ciphers: Vec<HopCipher> = outcome
@@ -593,18 +715,22 @@ impl Tunnels {
             reassembler: Reassembler::new(ReassemblyConfig::default()),
             expires: now + TUNNEL_LIFETIME,
         };
-        if p.direction == Direction::Inbound {
-            self.inbound_by_id.insert(p.our_tunnel, p.pool_id);
+        if !self.pools.contains_key(&p.key.0) {
+            return; // its destination went away
         }
-        info!(target: "gousse::tunnels", direction = ?p.direction, hops = p.hops.len(), latency_ms, "tunnel built");
-        self.ours.insert(p.pool_id, t);
-        self.pool.handle_built(now, p.pool_id);
+        if p.direction == Direction::Inbound {
+            self.inbound_by_id.insert(p.our_tunnel, p.key);
+        }
+        info!(target: "gousse::tunnels", pool = ?p.key.0, direction = ?p.direction, hops = p.hops.len(), latency_ms, "tunnel built");
+        self.ours.insert(p.key, t);
+        self.pool_built(p.key, true, now);
     }
 
     // ----- tunnel tests -----
 
     fn start_test(
         &mut self,
+        pool: PoolKey,
         outbound: PoolTunnelId,
         inbound: PoolTunnelId,
         now_ms: u64,
@@ -612,7 +738,7 @@ impl Tunnels {
     ) {
         let Some((gw, tid)) = self
             .ours
-            .get(&inbound)
+            .get(&(pool, inbound))
             .and_then(|t| t.first_hop().map(|g| (g, t.first_tunnel)))
         else {
             return;
@@ -628,9 +754,9 @@ impl Tunnels {
             now_ms + MESSAGE_LIFETIME_MS,
             &Payload::DeliveryStatus(ds),
         );
-        self.tests.insert(msg_id, (outbound, inbound));
+        self.tests.insert(msg_id, (pool, outbound, inbound));
         self.send_through(
-            outbound,
+            (pool, outbound),
             Delivery::Tunnel {
                 tunnel_id: tid,
                 gateway: gw,
@@ -644,9 +770,11 @@ impl Tunnels {
     pub(crate) fn handle_delivery_status(&mut self, now: Instant, msg_id: u32) -> bool {
         debug!(target: "gousse::tunnels", msg_id, known = self.tests.contains_key(&msg_id), "DeliveryStatus");
         match self.tests.remove(&msg_id) {
-            Some((o, i)) => {
+            Some((k, o, i)) => {
                 self.counters.tests_ok += 1;
-                self.pool.handle_test_result(now, o, i, true);
+                if let Some(pool) = self.pools.get_mut(&k) {
+                    pool.handle_test_result(now, o, i, true);
+                }
                 true
             }
             None => false,
@@ -658,7 +786,7 @@ impl Tunnels {
     /// Sends `msg` out of our outbound tunnel `id` with `delivery` at its endpoint.
     fn send_through(
         &mut self,
-        id: PoolTunnelId,
+        id: TunnelKey,
         delivery: Delivery,
         msg: &I2npMessage,
         out: &mut Vec<Out>,
@@ -686,14 +814,27 @@ impl Tunnels {
         }
     }
 
-    /// Sends `msg` through any outbound tunnel to `delivery`; false if we have none.
+    /// Sends `msg` through an exploratory outbound tunnel to `delivery`; false if we
+    /// have none.
     pub(crate) fn send_out(
         &mut self,
         delivery: Delivery,
         msg: &I2npMessage,
         out: &mut Vec<Out>,
     ) -> bool {
-        match self.outbound() {
+        self.send_out_of(PoolKey::Exploratory, delivery, msg, out)
+    }
+
+    /// Sends `msg` through an outbound tunnel of `pool` to `delivery`; false if the
+    /// pool has none.
+    pub(crate) fn send_out_of(
+        &mut self,
+        pool: PoolKey,
+        delivery: Delivery,
+        msg: &I2npMessage,
+        out: &mut Vec<Out>,
+    ) -> bool {
+        match self.outbound(pool) {
             Some(id) => {
                 self.send_through(id, delivery, msg, out);
                 true
@@ -889,7 +1030,10 @@ impl Tunnels {
                 Ok(delivered) => {
                     for d in delivered {
                         if d.delivery == Delivery::Local {
-                            out.push(Out::Local(d.message));
+                            if id.0 != PoolKey::Exploratory {
+                                debug!(target: "gousse::tunnels", pool = ?id.0, msg_type = d.message.msg_type.0, len = d.message.payload.len(), "client tunnel delivers");
+                            }
+                            out.push(local_out(id.0, d.message));
                         } else {
                             self.counters.bad_tunnel_messages += 1;
                         }
@@ -912,14 +1056,16 @@ impl Tunnels {
             }
         };
         // Our zero-hop reply tunnel, or a zero-hop inbound tunnel of a pool: for us.
-        if tg.tunnel_id == self.zero_hop_reply
-            || self
-                .inbound_by_id
-                .get(&tg.tunnel_id)
-                .and_then(|id| self.ours.get(id))
-                .is_some_and(|t| t.hops.is_empty())
-        {
+        if tg.tunnel_id == self.zero_hop_reply {
             out.push(Out::Local(tg.message));
+            return;
+        }
+        if let Some(key) = self
+            .inbound_by_id
+            .get(&tg.tunnel_id)
+            .filter(|k| self.ours.get(k).is_some_and(|t| t.hops.is_empty()))
+        {
+            out.push(local_out(key.0, tg.message));
             return;
         }
         self.gateway_into(tg.tunnel_id, &tg.message, now, out);
@@ -953,6 +1099,14 @@ impl Tunnels {
             self.counters.transit_bytes += i2p_tunnel::message::TUNNEL_DATA_LEN as u64;
             out.push(Out::Send(t.next_router, tunnel_data_message(&block)));
         }
+    }
+}
+
+/// What came out of an inbound tunnel of `pool`: the router's, or a destination's.
+fn local_out(pool: PoolKey, msg: I2npMessage) -> Out {
+    match pool {
+        PoolKey::Exploratory => Out::Local(msg),
+        PoolKey::Client(dest) => Out::ForDestination(dest, msg),
     }
 }
 
@@ -1024,7 +1178,7 @@ mod test {
     #[test]
     fn zero_hop_tunnels_are_built_at_once_and_deliver_directly() {
         let mut t = zero_hop_tunnels();
-        let (inbound, outbound) = t.counts();
+        let (inbound, outbound) = t.counts(PoolKey::Exploratory);
         assert!(inbound >= 2 && outbound >= 2, "{inbound} {outbound}");
         assert!(t.ready());
         let (gw, tid) = t.reply_tunnel().unwrap();

@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
+mod hosts;
+pub use hosts::{HostInsert, HostRecord, SubscriptionRecord};
+
 /// How long a writer waits for another connection's lock before giving up.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The schema version this build writes and understands.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One step of the schema: applied, in order, to a database at `version - 1`.
 #[derive(Clone, Copy, Debug)]
@@ -61,6 +64,29 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         ALTER TABLE peer_profiles ADD COLUMN tunnel_reject INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE peer_profiles ADD COLUMN tunnel_timeout INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE peer_profiles ADD COLUMN tunnel_latency_ms_sum INTEGER NOT NULL DEFAULT 0;
+    ",
+    },
+    Migration {
+        // The address book (gousse-addressbook): names, and hosts.txt subscriptions.
+        version: 3,
+        sql: "
+        CREATE TABLE hosts (
+            name        TEXT PRIMARY KEY,
+            hash        BLOB NOT NULL CHECK (length(hash) = 32),
+            destination BLOB NOT NULL,
+            source      TEXT NOT NULL,
+            added_at    INTEGER NOT NULL
+        );
+        CREATE INDEX hosts_hash ON hosts (hash);
+        CREATE TABLE subscriptions (
+            url             TEXT PRIMARY KEY,
+            added_at        INTEGER NOT NULL,
+            last_fetched_at INTEGER,
+            last_success_at INTEGER,
+            etag            TEXT,
+            last_modified   TEXT,
+            failures        INTEGER NOT NULL DEFAULT 0
+        );
     ",
     },
 ];

@@ -95,6 +95,18 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "KBPS")]
     pub(crate) transit_share: Option<u64>,
 
+    /// HTTP proxy into I2P [default: 127.0.0.1:4444 on the real network, off on others]
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) http_proxy: Option<SocketAddr>,
+
+    /// SOCKS5 proxy into I2P [default: 127.0.0.1:4447 on the real network, off on others]
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) socks_proxy: Option<SocketAddr>,
+
+    /// Client and server tunnels file, in i2pd's tunnels.conf form
+    #[arg(long, value_name = "FILE")]
+    pub(crate) tunnels: Option<PathBuf>,
+
     /// Log filter, e.g. `info` or `info,gousse::console=debug` (also RUST_LOG) [default: info]
     #[arg(long, value_name = "LEVEL")]
     pub(crate) log: Option<String>,

@@ -5,6 +5,7 @@
 //! `deny_unknown_fields`). One extension: `console = false` disables the console, since
 //! TOML has no null.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use gousse_router::RouterConfig;
@@ -87,6 +88,10 @@ pub(crate) struct FileConfig {
     pub(crate) router: RouterConfig,
     /// The top-level `log` key.
     pub(crate) log: Option<String>,
+    /// `http_proxy = true/false` in `[router]`: the default address, or off.
+    pub(crate) http_proxy_switch: Option<bool>,
+    /// `socks_proxy = true/false` in `[router]`.
+    pub(crate) socks_proxy_switch: Option<bool>,
 }
 
 /// Reads and parses a config file.
@@ -147,6 +152,18 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigEr
     if console_switch.is_some() {
         table.remove("console");
     }
+    // The same for the proxies; without either, they are on for the real network
+    // and off in test networks.
+    let mut switch = |key: &str| match table.get(key) {
+        Some(toml::Value::Boolean(on)) => {
+            let on = *on;
+            table.remove(key);
+            Some(on)
+        }
+        _ => None,
+    };
+    let http_proxy_switch = switch("http_proxy");
+    let socks_proxy_switch = switch("socks_proxy");
 
     let mut router: RouterConfig = toml::Value::Table(table.clone())
         .try_into()
@@ -154,7 +171,12 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigEr
     if console_switch == Some(false) {
         router.console = None;
     }
-    Ok(FileConfig { router, log })
+    Ok(FileConfig {
+        router,
+        log,
+        http_proxy_switch,
+        socks_proxy_switch,
+    })
 }
 
 /// Turns serde's message about `[router]` into one that names the file and key.
@@ -253,6 +275,24 @@ pub(crate) fn settings(args: &RunArgs, env_log: Option<String>) -> Result<Settin
     if let Some(kbps) = args.transit_share {
         router.transit_share_kbps = kbps;
     }
+    if let Some(path) = &args.tunnels {
+        router.tunnels = Some(path.clone());
+    }
+    let real_network = router.net_id == gousse_router::config::MAIN_NET_ID;
+    router.http_proxy = proxy_address(
+        args.http_proxy,
+        router.http_proxy,
+        file.http_proxy_switch,
+        real_network,
+        DEFAULT_HTTP_PROXY,
+    );
+    router.socks_proxy = proxy_address(
+        args.socks_proxy,
+        router.socks_proxy,
+        file.socks_proxy_switch,
+        real_network,
+        DEFAULT_SOCKS_PROXY,
+    );
 
     let log = args
         .log
@@ -264,6 +304,30 @@ pub(crate) fn settings(args: &RunArgs, env_log: Option<String>) -> Result<Settin
     let settings = Settings { router, log };
     validate(&settings)?;
     Ok(settings)
+}
+
+/// The HTTP proxy's address on a normal run.
+const DEFAULT_HTTP_PROXY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 4444);
+/// The SOCKS proxy's address on a normal run.
+const DEFAULT_SOCKS_PROXY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 4447);
+
+/// A proxy's address: the command line's, else the file's (an address, `true` for
+/// the default, `false` for off), else the default on the real network and off in
+/// test networks.
+fn proxy_address(
+    cli: Option<SocketAddr>,
+    file: Option<SocketAddr>,
+    switch: Option<bool>,
+    real_network: bool,
+    default: SocketAddr,
+) -> Option<SocketAddr> {
+    match (cli, file, switch) {
+        (Some(a), _, _) => Some(a),
+        (None, _, Some(false)) => None,
+        (None, Some(a), _) => Some(a),
+        (None, None, Some(true)) => Some(default),
+        (None, None, None) => real_network.then_some(default),
+    }
 }
 
 /// Checks what the types alone do not.
@@ -310,6 +374,16 @@ fn validate(settings: &Settings) -> Result<(), ConfigError> {
             ),
         });
     }
+    if let Some(path) = &router.tunnels {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+            what: "--tunnels / tunnels",
+            reason: format!("{}: {e}", path.display()),
+        })?;
+        gousse_router::tunnels_conf::parse(&text).map_err(|e| ConfigError::Invalid {
+            what: "--tunnels / tunnels",
+            reason: format!("{}: {e}", path.display()),
+        })?;
+    }
     tracing_subscriber::EnvFilter::try_new(&settings.log).map_err(|err| ConfigError::Invalid {
         what: "--log / RUST_LOG / log",
         reason: format!("{:?}: {err}", settings.log),
@@ -340,6 +414,14 @@ pub(crate) fn to_toml(settings: &Settings) -> Result<String, toml::ser::Error> {
     let mut router = toml::Table::try_from(&settings.router)?;
     if settings.router.console.is_none() {
         router.insert("console".to_owned(), toml::Value::Boolean(false));
+    }
+    for (key, value) in [
+        ("http_proxy", settings.router.http_proxy),
+        ("socks_proxy", settings.router.socks_proxy),
+    ] {
+        if value.is_none() {
+            router.insert(key.to_owned(), toml::Value::Boolean(false));
+        }
     }
     let mut top = toml::Table::new();
     top.insert("log".to_owned(), toml::Value::String(settings.log.clone()));
@@ -381,8 +463,55 @@ mod test {
     fn empty_file_and_no_file_give_defaults() {
         assert_eq!(parse("").unwrap(), FileConfig::default());
         let s = settings(&RunArgs::default(), None).unwrap();
-        assert_eq!(s.router, RouterConfig::default());
+        assert_eq!(
+            s.router,
+            RouterConfig {
+                http_proxy: Some(DEFAULT_HTTP_PROXY),
+                socks_proxy: Some(DEFAULT_SOCKS_PROXY),
+                ..RouterConfig::default()
+            },
+            "the proxies are on for a normal run"
+        );
         assert_eq!(s.log, "info");
+    }
+
+    #[test]
+    fn proxies_on_for_the_real_network_off_in_test_networks() {
+        let test_net = RunArgs {
+            net_id: Some(99),
+            ..RunArgs::default()
+        };
+        let s = settings(&test_net, None).unwrap();
+        assert_eq!((s.router.http_proxy, s.router.socks_proxy), (None, None));
+        let addr: SocketAddr = "127.0.0.1:14444".parse().unwrap();
+        let given = RunArgs {
+            net_id: Some(99),
+            http_proxy: Some(addr),
+            ..RunArgs::default()
+        };
+        let s = settings(&given, None).unwrap();
+        assert_eq!(
+            (s.router.http_proxy, s.router.socks_proxy),
+            (Some(addr), None)
+        );
+        // In the file: an address, true (the default address) or false (off).
+        let (_f, args) =
+            file_with("[router]\nhttp_proxy = false\nsocks_proxy = \"127.0.0.1:1080\"\n");
+        let s = settings(&args, None).unwrap();
+        assert_eq!(s.router.http_proxy, None);
+        assert_eq!(
+            s.router.socks_proxy,
+            Some("127.0.0.1:1080".parse().unwrap())
+        );
+        let (_f, mut args) = file_with("[router]\nnet_id = 99\nhttp_proxy = true\n");
+        let s = settings(&args, None).unwrap();
+        assert_eq!(s.router.http_proxy, Some(DEFAULT_HTTP_PROXY));
+        // The printed configuration reads back the same, off included.
+        let printed = to_toml(&s).unwrap();
+        let (_g, again) = file_with(&printed);
+        assert_eq!(settings(&again, None).unwrap().router, s.router);
+        args.http_proxy = Some(addr);
+        assert_eq!(settings(&args, None).unwrap().router.http_proxy, Some(addr));
     }
 
     #[test]
@@ -538,6 +667,31 @@ mod test {
             ..RunArgs::default()
         };
         assert!(settings(&args, None).is_err());
+    }
+
+    #[test]
+    fn tunnels_file_is_checked_before_start() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(
+            &mut file,
+            b"[site]\ntype = http\nport = 8080\nkeys = site.dat\n",
+        )
+        .unwrap();
+        let mut args = RunArgs {
+            tunnels: Some(file.path().to_owned()),
+            ..RunArgs::default()
+        };
+        let s = settings(&args, None).unwrap();
+        assert_eq!(s.router.tunnels.as_deref(), Some(file.path()));
+        std::io::Write::write_all(&mut file, b"prot = 80\n").unwrap();
+        let msg = settings(&args, None).unwrap_err().to_string();
+        assert!(
+            msg.contains("--tunnels") && msg.contains("unknown key `prot`"),
+            "{msg}"
+        );
+        args.tunnels = Some("/nonexistent/tunnels.conf".into());
+        let msg = settings(&args, None).unwrap_err().to_string();
+        assert!(msg.contains("/nonexistent/tunnels.conf"), "{msg}");
     }
 
     #[test]

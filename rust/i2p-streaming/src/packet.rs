@@ -555,6 +555,16 @@ impl Packet {
         let from = self.from.as_ref().ok_or(Error::FromMismatch)?;
         self.verify(from)
     }
+
+    /// Verifies the packet signature with a key learned earlier (the peer's
+    /// Ed25519 key, or the transient key of the OFFLINE_SIGNATURE in its SYN): the
+    /// form of CLOSE and RESET packets, which carry neither FROM nor the offline
+    /// signature (i2pd keeps the transient verifier from the SYN).
+    pub fn verify_with_key(&self, key: &VerifyingKey) -> Result<()> {
+        let sig = self.signature.as_ref().ok_or(Error::NotSigned)?;
+        let signed = self.signed_bytes()?;
+        key.verify(&signed, sig).map_err(|_| Error::BadSignature)
+    }
 }
 
 impl TryFrom<&[u8]> for Packet {

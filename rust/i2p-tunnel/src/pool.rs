@@ -18,8 +18,10 @@ pub const REBUILD_BEFORE_EXPIRY: Duration = Duration::from_secs(90);
 /// waits 30 s (`TUNNEL_CREATION_TIMEOUT`), and a busy hop on a phone-class machine can
 /// take several seconds, so we do the same.
 pub const BUILD_TIMEOUT: Duration = Duration::from_secs(30);
-/// How often each tunnel pair is tested.
-pub const TEST_INTERVAL: Duration = Duration::from_secs(30);
+/// How often the tunnels are tested. Each round pairs every outbound tunnel with an
+/// inbound one and tests the pairs at once, as i2pd does every 15 s or so
+/// (`TUNNEL_MANAGE_INTERVAL`), so a broken tunnel is found within a minute.
+pub const TEST_INTERVAL: Duration = Duration::from_secs(20);
 /// A tunnel test with no answer after this long has failed.
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// A tunnel failing this many tests in a row is dropped and replaced.
@@ -170,7 +172,7 @@ pub struct TunnelPool {
     actions: VecDeque<PoolAction>,
     next_id: u64,
     next_test: Option<Instant>,
-    testing: Option<(PoolTunnelId, PoolTunnelId, Instant)>,
+    testing: Vec<(PoolTunnelId, PoolTunnelId, Instant)>,
     history: History,
     tests_ok: u64,
     tests_failed: u64,
@@ -186,7 +188,7 @@ impl TunnelPool {
             actions: VecDeque::new(),
             next_id: 1,
             next_test: Some(now + TEST_INTERVAL),
-            testing: None,
+            testing: Vec::new(),
             history: History::default(),
             tests_ok: 0,
             tests_failed: 0,
@@ -290,6 +292,7 @@ impl TunnelPool {
     pub fn handle_tunnel_failed(&mut self, now: Instant, id: PoolTunnelId) {
         if let Some(i) = self.live.iter().position(|t| t.id == id) {
             self.live.swap_remove(i);
+            self.forget_tests(id);
             self.actions.push_back(PoolAction::Remove { id });
         }
         self.refill(now);
@@ -303,11 +306,12 @@ impl TunnelPool {
         inbound: PoolTunnelId,
         ok: bool,
     ) {
-        if self
-            .testing
-            .is_some_and(|(o, i, _)| o == outbound && i == inbound)
-        {
-            self.testing = None;
+        let before = self.testing.len();
+        self.testing
+            .retain(|&(o, i, _)| (o, i) != (outbound, inbound));
+        if self.testing.len() == before {
+            // Not a test in flight (answered late, or the tunnels are gone).
+            return;
         }
         if ok {
             self.tests_ok += 1;
@@ -340,6 +344,18 @@ impl TunnelPool {
         (self.tests_ok, self.tests_failed)
     }
 
+    /// Whether the test of this pair is still waiting for its answer.
+    pub fn is_testing(&self, outbound: PoolTunnelId, inbound: PoolTunnelId) -> bool {
+        self.testing
+            .iter()
+            .any(|&(o, i, _)| (o, i) == (outbound, inbound))
+    }
+
+    /// A tunnel that is gone is not judged by the tests it was in.
+    fn forget_tests(&mut self, id: PoolTunnelId) {
+        self.testing.retain(|&(o, i, _)| o != id && i != id);
+    }
+
     /// Whether a tunnel passed its last test.
     pub fn is_tested(&self, id: PoolTunnelId) -> bool {
         self.live.iter().any(|t| t.id == id && t.tested_ok)
@@ -364,12 +380,17 @@ impl TunnelPool {
             .collect();
         for id in expired {
             self.live.retain(|t| t.id != id);
+            self.forget_tests(id);
             self.actions.push_back(PoolAction::Remove { id });
         }
-        if let Some((o, i, started)) = self.testing {
-            if now >= started + TEST_TIMEOUT {
-                self.handle_test_result(now, o, i, false);
-            }
+        let late: Vec<_> = self
+            .testing
+            .iter()
+            .filter(|(_, _, started)| now >= *started + TEST_TIMEOUT)
+            .map(|&(o, i, _)| (o, i))
+            .collect();
+        for (o, i) in late {
+            self.handle_test_result(now, o, i, false);
         }
         if self.next_test.is_some_and(|t| now >= t) {
             self.next_test = Some(now + TEST_INTERVAL);
@@ -387,7 +408,7 @@ impl TunnelPool {
                 t.built_at + TUNNEL_LIFETIME,
             ]
         });
-        let test = self.testing.map(|(_, _, s)| s + TEST_TIMEOUT);
+        let test = self.testing.iter().map(|(_, _, s)| *s + TEST_TIMEOUT);
         builds.chain(expiry).chain(test).chain(self.next_test).min()
     }
 
@@ -409,22 +430,28 @@ impl TunnelPool {
         }
     }
 
-    /// Tests the least recently built pair that is not being tested.
+    /// Pairs every outbound tunnel with an inbound one (untested tunnels first) and
+    /// asks for a test of each pair not already being tested.
     fn start_test(&mut self, now: Instant) {
-        if self.testing.is_some() {
-            return;
-        }
-        let pick = |d: Direction| {
-            self.live
+        let busy = |id: PoolTunnelId, testing: &[(PoolTunnelId, PoolTunnelId, Instant)]| {
+            testing.iter().any(|&(o, i, _)| o == id || i == id)
+        };
+        let candidates = |d: Direction| {
+            let mut v: Vec<&Live> = self
+                .live
                 .iter()
                 .filter(|t| t.direction == d && self.cfg.length(d) > 0)
-                .min_by_key(|t| (t.tested_ok, t.built_at))
-                .map(|t| t.id)
+                .filter(|t| !busy(t.id, &self.testing))
+                .collect();
+            v.sort_by_key(|t| (t.tested_ok, t.built_at));
+            v.into_iter().map(|t| t.id).collect::<Vec<_>>()
         };
-        if let (Some(outbound), Some(inbound)) =
-            (pick(Direction::Outbound), pick(Direction::Inbound))
-        {
-            self.testing = Some((outbound, inbound, now));
+        let (outs, ins) = (
+            candidates(Direction::Outbound),
+            candidates(Direction::Inbound),
+        );
+        for (outbound, inbound) in outs.into_iter().zip(ins) {
+            self.testing.push((outbound, inbound, now));
             self.actions
                 .push_back(PoolAction::Test { outbound, inbound });
         }
@@ -606,6 +633,38 @@ mod test {
                 >= 2
         );
         assert!(!builds(&acts).is_empty(), "failed tunnels are replaced");
+    }
+
+    #[test]
+    fn every_pair_is_tested_each_round_and_late_answers_do_not_count() {
+        let t0 = Instant::now();
+        let mut p = TunnelPool::new(PoolConfig::exploratory(), t0);
+        for (id, _, _) in builds(&drain(&mut p)) {
+            p.handle_built(t0, id);
+        }
+        let now = t0 + TEST_INTERVAL;
+        p.handle_timeout(now);
+        let tests: Vec<_> = drain(&mut p)
+            .into_iter()
+            .filter_map(|a| match a {
+                PoolAction::Test { outbound, inbound } => Some((outbound, inbound)),
+                _ => None,
+            })
+            .collect();
+        let want = p
+            .tunnels(Direction::Outbound)
+            .len()
+            .min(p.tunnels(Direction::Inbound).len());
+        assert!(want >= 2);
+        assert_eq!(tests.len(), want, "one test per pair, all at once");
+        let (o, i) = tests[0];
+        p.handle_test_result(now, o, i, true);
+        p.handle_timeout(now + TEST_TIMEOUT);
+        assert_eq!(p.test_counts(), (1, want as u64 - 1));
+        let (o, i) = tests[1];
+        assert!(!p.is_testing(o, i));
+        p.handle_test_result(now + TEST_TIMEOUT, o, i, true);
+        assert_eq!(p.test_counts(), (1, want as u64 - 1), "a late answer");
     }
 
     #[test]

@@ -511,6 +511,17 @@ impl Destination {
         })
     }
 
+    /// A destination with an X25519 (crypto type 4) key and an Ed25519 signing key, as
+    /// i2pd creates them with `cryptotype = 4`: the X25519 key is also the one its
+    /// LeaseSet2 publishes.
+    pub fn new_x25519_ed25519(x25519_public: &[u8; 32], signing: &VerifyingKey) -> Self {
+        let area = KeysAndCert::build_area(x25519_public, &signing.to_bytes());
+        Destination(KeysAndCert {
+            key_area: area,
+            certificate: Certificate::key_x25519_ed25519(),
+        })
+    }
+
     /// The destination hash: SHA-256 of the serialized destination.
     pub fn hash(&self) -> Hash {
         self.0.hash()

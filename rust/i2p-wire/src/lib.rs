@@ -7,10 +7,12 @@ pub mod base32;
 pub mod base64;
 pub mod bytes;
 pub mod common;
+pub mod i2cp_payload;
 pub mod i2np;
 pub mod identity;
 pub mod leaseset;
 pub mod mapping;
+pub mod private_keys;
 pub mod router_info;
 pub mod su3;
 
@@ -23,4 +25,5 @@ pub use identity::{
 };
 pub use leaseset::{EncryptionKey, Lease2, LeaseSet2, OfflineSignature, UncheckedLeaseSet2};
 pub use mapping::Mapping;
+pub use private_keys::DestinationKeys;
 pub use router_info::{Ntcp2Params, RouterAddress, RouterInfo, UncheckedRouterInfo};

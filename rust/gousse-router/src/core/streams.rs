@@ -1,0 +1,591 @@
+//! End-to-end traffic of local destinations: ECIES-X25519-AEAD-Ratchet garlic in
+//! and out (ecies.rst), I2CP payloads in Data messages (i2cp-overview.md), and the
+//! streaming protocol (streaming.rst) bridged to the application's [`I2pStream`]s.
+//!
+//! Outgoing, a streaming packet becomes an I2CP payload (protocol 6, ports), in a
+//! Data message, in a garlic clove for local delivery at the remote destination,
+//! with our LeaseSet in a second clove when the remote has not seen the current one
+//! (so that it can answer, as i2pd and Java I2P expect), encrypted with the ratchet
+//! to the remote's X25519 key from its LeaseSet, and sent out one of the
+//! destination's outbound tunnels to one of the remote's leases.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use i2p_garlic::ratchet::DestinationGarlic;
+use i2p_garlic::{Clove, DeliveryInstructions, PublicKey};
+use i2p_streaming::{Event, ManagerConfig, Ports, StreamId, StreamManager, Transmit};
+use i2p_tunnel::message::Delivery;
+use i2p_wire::i2cp_payload::{I2cpPayload, MAX_PAYLOAD_LEN, PROTOCOL_STREAMING};
+use i2p_wire::i2np::{Data, DatabaseStore, Payload};
+use i2p_wire::{DestinationKeys, Hash, I2npMessage, LeaseSet2, MessageType};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+use tracing::debug;
+
+use super::{random_msg_id, unix_ms, Core};
+use crate::destinations::ConnectError;
+use crate::stream_io::{I2pStream, StreamShared};
+use crate::tunnels::PoolKey;
+
+/// Streaming packets held per remote while its LeaseSet is looked up.
+const MAX_WAITING_PER_REMOTE: usize = 64;
+/// Remotes with held packets.
+const MAX_WAITING_REMOTES: usize = 256;
+/// Our LeaseSet is sent again to a remote after this long, even if unchanged.
+const LEASESET_RESEND: Duration = Duration::from_secs(5 * 60);
+/// Lifetime of the I2NP messages we send end to end.
+const MESSAGE_LIFETIME_MS: u64 = 60_000;
+
+/// What a local destination needs to talk end to end.
+pub(crate) struct DestRuntime {
+    garlic: DestinationGarlic,
+    streams: StreamManager,
+    /// Application ends of streams.
+    app: HashMap<StreamId, Arc<StreamShared>>,
+    /// Where accepted streams go (a server tunnel, a SAM session).
+    acceptor: Option<mpsc::Sender<I2pStream>>,
+    /// Outbound streams waiting for the SYN reply.
+    connecting: HashMap<StreamId, oneshot::Sender<Result<I2pStream, ConnectError>>>,
+    /// Packets waiting for a remote's LeaseSet.
+    waiting: HashMap<Hash, Vec<Transmit>>,
+    /// When we last sent our LeaseSet to a remote, and which one (its `published`).
+    leaseset_sent: HashMap<Hash, (Instant, u32)>,
+    /// Remote destinations by their LeaseSet's X25519 key (who sent a garlic).
+    by_key: HashMap<[u8; 32], Hash>,
+}
+
+impl DestRuntime {
+    pub(crate) fn new(keys: &DestinationKeys) -> Self {
+        Self {
+            garlic: DestinationGarlic::new(keys.encryption_key().clone()),
+            streams: StreamManager::new(
+                keys.destination().clone(),
+                keys.signing_key().clone(),
+                ManagerConfig::default(),
+            ),
+            app: HashMap::new(),
+            acceptor: None,
+            connecting: HashMap::new(),
+            waiting: HashMap::new(),
+            leaseset_sent: HashMap::new(),
+            by_key: HashMap::new(),
+        }
+    }
+
+    /// The next time the streams or the ratchet need attention.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        let streams = self.streams.poll_timeout().map(Instant::from_std);
+        let garlic = self.garlic.poll_timeout().map(|ms| {
+            let now_ms = unix_ms();
+            Instant::now() + Duration::from_millis(ms.saturating_sub(now_ms))
+        });
+        [streams, garlic].into_iter().flatten().min()
+    }
+}
+
+impl Core {
+    /// Accepted streams of destination `id` go to `to` from now on.
+    pub(crate) fn listen(&mut self, id: u32, to: mpsc::Sender<I2pStream>) {
+        if let Some(rt) = self.dests.runtime.get_mut(&id) {
+            rt.acceptor = Some(to);
+        }
+    }
+
+    /// Opens a stream from destination `id` to the destination of `ls`.
+    pub(crate) fn connect_stream(
+        &mut self,
+        id: u32,
+        ls: LeaseSet2,
+        port: u16,
+        reply: oneshot::Sender<Result<I2pStream, ConnectError>>,
+    ) {
+        let remote = ls.destination().clone();
+        let remote_hash = remote.hash();
+        let kept = self.keep_remote(id, &ls);
+        let Some(rt) = self.dests.runtime.get_mut(&id) else {
+            let _ = reply.send(Err(ConnectError::Local("no such destination".into())));
+            return;
+        };
+        if !kept {
+            let _ = reply.send(Err(ConnectError::Local(
+                "the remote LeaseSet has no X25519 key".into(),
+            )));
+            return;
+        }
+        let ports = Ports {
+            local: 0,
+            remote: port,
+        };
+        match rt
+            .streams
+            .connect(Instant::now().into_std(), remote, ports, None)
+        {
+            Ok(sid) => {
+                debug!(target: "gousse::streams", dest = id, remote = %remote_hash, ?sid, "connecting");
+                rt.connecting.insert(sid, reply);
+            }
+            Err(e) => {
+                let _ = reply.send(Err(ConnectError::Local(e.to_string())));
+            }
+        }
+        self.pump_streams(id);
+    }
+
+    /// Records a remote's LeaseSet key for destination `id`; false without an X25519
+    /// key.
+    fn keep_remote(&mut self, id: u32, ls: &LeaseSet2) -> bool {
+        let Some(key) = ls.x25519_key() else {
+            return false;
+        };
+        let hash = ls.hash();
+        self.dests.leasesets.insert(hash, ls.clone());
+        if let Some(rt) = self.dests.runtime.get_mut(&id) {
+            if rt.by_key.len() >= 4096 && !rt.by_key.contains_key(&key) {
+                rt.by_key.clear();
+            }
+            rt.by_key.insert(key, hash);
+        }
+        true
+    }
+
+    /// A garlic message that came out of an inbound tunnel of destination `id`.
+    pub(crate) fn on_destination_garlic(&mut self, id: u32, body: &[u8]) {
+        let now_ms = unix_ms();
+        let Some(rt) = self.dests.runtime.get_mut(&id) else {
+            return;
+        };
+        let incoming = match rt.garlic.decrypt(now_ms, body) {
+            Ok(i) => i,
+            Err(e) => {
+                self.counters
+                    .bad_messages
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                debug!(target: "gousse::garlic", dest = id, "undecryptable destination garlic: {e}");
+                return;
+            }
+        };
+        let remote_key = incoming.remote;
+        let cloves: Vec<Clove> = incoming.cloves().cloned().collect();
+        // LeaseSets first: a bundled LeaseSet tells us who the sender is.
+        for clove in &cloves {
+            if let Ok(Payload::DatabaseStore(store)) = clove.message.parse_payload() {
+                if let Ok(ls) = store.parse_lease_set2().and_then(|u| u.verify()) {
+                    if !ls.is_expired(now_ms) {
+                        self.keep_remote(id, &ls);
+                    }
+                }
+            }
+        }
+        let from = remote_key.and_then(|k| {
+            self.dests
+                .runtime
+                .get(&id)
+                .and_then(|rt| rt.by_key.get(&k).copied())
+        });
+        let ours = self.dests.by_id.get(&id).map(|d| d.hash());
+        for clove in cloves {
+            // i2pd addresses cloves for a destination by its hash (delivery type 1);
+            // Java I2P and we use LOCAL.
+            let for_us = match clove.delivery {
+                DeliveryInstructions::Local => true,
+                DeliveryInstructions::Destination(h) => Some(h) == ours,
+                _ => false,
+            };
+            if !for_us {
+                debug!(target: "gousse::garlic", dest = id, delivery = ?clove.delivery, "clove not for this destination");
+                continue;
+            }
+            match clove.message.parse_payload() {
+                Ok(Payload::Data(Data { data })) => self.on_i2cp_payload(id, from, &data),
+                Ok(Payload::DatabaseStore(_)) | Ok(Payload::DeliveryStatus(_)) => {}
+                Ok(other) => {
+                    debug!(target: "gousse::garlic", msg_type = other.msg_type().0, "clove for a destination ignored")
+                }
+                Err(e) => debug!(target: "gousse::garlic", "bad clove message: {e}"),
+            }
+        }
+        if incoming.reply_due {
+            if let Some(remote) = from {
+                self.send_cloves(id, remote, Vec::new());
+            }
+        }
+        self.pump_streams(id);
+    }
+
+    /// An I2CP payload for destination `id`.
+    fn on_i2cp_payload(&mut self, id: u32, from: Option<Hash>, data: &[u8]) {
+        let payload = match I2cpPayload::decode(data, MAX_PAYLOAD_LEN) {
+            Ok(p) => p,
+            Err(e) => {
+                debug!(target: "gousse::streams", "bad I2CP payload: {e}");
+                return;
+            }
+        };
+        let Some(rt) = self.dests.runtime.get_mut(&id) else {
+            return;
+        };
+        match payload.protocol {
+            PROTOCOL_STREAMING => rt.streams.handle_packet(
+                Instant::now().into_std(),
+                from.as_ref(),
+                Ports {
+                    local: payload.dest_port,
+                    remote: payload.source_port,
+                },
+                &payload.data,
+            ),
+            p => debug!(target: "gousse::streams", protocol = p, "payload protocol not handled"),
+        }
+    }
+
+    /// The application touched stream `sid` of destination `id`.
+    pub(crate) fn on_stream_io(&mut self, id: u32, sid: StreamId) {
+        self.flush_waiting(id);
+        if let Some(shared) = self.dests.runtime.get(&id).and_then(|rt| rt.app.get(&sid)) {
+            shared.clear_notified();
+        }
+        self.move_stream_data(id, sid);
+        self.pump_streams(id);
+    }
+
+    /// Moves bytes between the streaming state machine and the application's buffers.
+    fn move_stream_data(&mut self, id: u32, sid: StreamId) {
+        let Some(rt) = self.dests.runtime.get_mut(&id) else {
+            return;
+        };
+        let Some(shared) = rt.app.get(&sid).cloned() else {
+            return;
+        };
+        // Received data, as far as the application has room.
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let room = shared.receive_room().min(buf.len());
+            if room == 0 {
+                break;
+            }
+            match rt.streams.read(sid, &mut buf[..room]) {
+                Ok(0) => break,
+                Ok(n) => {
+                    shared.push_received(&buf[..n]);
+                }
+                Err(i2p_streaming::StreamError::Finished) => {
+                    shared.set_eof();
+                    break;
+                }
+                Err(e) => {
+                    shared.set_error(io::ErrorKind::ConnectionReset, e.to_string());
+                    break;
+                }
+            }
+        }
+        // Data to send, as far as the send buffer takes it.
+        loop {
+            let mut failed = None;
+            let n =
+                shared.consume_outgoing(16 * 1024, |chunk| match rt.streams.write(sid, chunk) {
+                    Ok(n) => n,
+                    Err(e) => {
+                        failed = Some(e);
+                        0
+                    }
+                });
+            if let Some(e) = failed {
+                shared.set_error(io::ErrorKind::BrokenPipe, e.to_string());
+                break;
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        if shared.outgoing_finished() {
+            let _ = rt.streams.close(sid);
+        }
+        if shared.is_dropped() {
+            let _ = rt.streams.close(sid);
+            rt.app.remove(&sid);
+        }
+    }
+
+    /// Runs the streams of destination `id`: events to the application, packets out.
+    pub(crate) fn pump_streams(&mut self, id: u32) {
+        let now = Instant::now().into_std();
+        let mut touched = Vec::new();
+        let mut transmits = Vec::new();
+        {
+            let notify = self.stream_notifier(id);
+            let Some(rt) = self.dests.runtime.get_mut(&id) else {
+                return;
+            };
+            rt.streams.handle_timeout(now);
+            while let Some(ev) = rt.streams.poll_event() {
+                match ev {
+                    Event::Incoming(_) => {
+                        while let Some(sid) = rt.streams.accept() {
+                            let remote = rt
+                                .streams
+                                .remote(sid)
+                                .map(|d| d.hash())
+                                .unwrap_or(Hash([0; 32]));
+                            let shared = StreamShared::new(notify(sid));
+                            let stream = I2pStream::new(shared.clone(), remote);
+                            let delivered = rt
+                                .acceptor
+                                .as_ref()
+                                .is_some_and(|a| a.try_send(stream).is_ok());
+                            if delivered {
+                                rt.app.insert(sid, shared);
+                                debug!(target: "gousse::streams", dest = id, remote = %remote, "stream accepted");
+                            } else {
+                                debug!(target: "gousse::streams", dest = id, "no listener: stream reset");
+                                let _ = rt.streams.reset(now, sid);
+                            }
+                        }
+                    }
+                    Event::Connected(sid) => {
+                        if let Some(reply) = rt.connecting.remove(&sid) {
+                            let remote = rt
+                                .streams
+                                .remote(sid)
+                                .map(|d| d.hash())
+                                .unwrap_or(Hash([0; 32]));
+                            let shared = StreamShared::new(notify(sid));
+                            let stream = I2pStream::new(shared.clone(), remote);
+                            if reply.send(Ok(stream)).is_ok() {
+                                rt.app.insert(sid, shared);
+                            } else {
+                                let _ = rt.streams.reset(now, sid);
+                            }
+                        }
+                    }
+                    Event::Readable(sid) | Event::Writable(sid) => touched.push(sid),
+                    Event::Closed { id: sid, reason } => {
+                        if let Some(reply) = rt.connecting.remove(&sid) {
+                            let e = match reason {
+                                i2p_streaming::CloseReason::ResetByPeer => ConnectError::Reset,
+                                other => ConnectError::Timeout(format!("{other:?}")),
+                            };
+                            let _ = reply.send(Err(e));
+                        }
+                        touched.push(sid);
+                        if let Some(shared) = rt.app.get(&sid) {
+                            if !matches!(reason, i2p_streaming::CloseReason::Normal) {
+                                // Data received before the end is still read first.
+                                shared.set_eof();
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for sid in touched {
+            self.move_stream_data(id, sid);
+        }
+        if let Some(rt) = self.dests.runtime.get_mut(&id) {
+            while let Some(t) = rt.streams.poll_transmit(now) {
+                transmits.push(t);
+            }
+        }
+        for t in transmits {
+            self.send_stream_packet(id, t);
+        }
+    }
+
+    /// A closure that tells the core about application activity on a stream.
+    fn stream_notifier(&self, id: u32) -> impl Fn(StreamId) -> crate::stream_io::Notify {
+        let tx = self.stream_notes.clone();
+        move |sid| {
+            let tx = tx.clone();
+            Arc::new(move || {
+                let _ = tx.send((id, sid));
+            })
+        }
+    }
+
+    /// Sends a streaming packet: to the remote's lease if we have its LeaseSet, else
+    /// after looking it up.
+    fn send_stream_packet(&mut self, id: u32, t: Transmit) {
+        let remote = t.remote;
+        let now_ms = unix_ms();
+        let have = self
+            .dests
+            .leasesets
+            .get(&remote)
+            .is_some_and(|ls| !ls.is_expired(now_ms));
+        if !have {
+            let Some(rt) = self.dests.runtime.get_mut(&id) else {
+                return;
+            };
+            let remotes = rt.waiting.len();
+            let first = !rt.waiting.contains_key(&remote);
+            if first && remotes >= MAX_WAITING_REMOTES {
+                return;
+            }
+            let list = rt.waiting.entry(remote).or_default();
+            if list.len() < MAX_WAITING_PER_REMOTE {
+                list.push(t);
+            }
+            if !first {
+                return;
+            }
+            let (tx, rx) = oneshot::channel();
+            self.lookup_leaseset(remote, tx);
+            let notes = self.stream_notes.clone();
+            tokio::spawn(async move {
+                // The lookup's end wakes the destination's streams, which send what
+                // waits (or drop it, if the lookup failed).
+                let _ = rx.await;
+                let _ = notes.send((id, StreamId(0)));
+            });
+            return;
+        }
+        let payload = I2cpPayload {
+            protocol: PROTOCOL_STREAMING,
+            source_port: t.ports.local,
+            dest_port: t.ports.remote,
+            data: t.payload,
+        };
+        let data = I2npMessage::from_payload(
+            random_msg_id(),
+            now_ms + MESSAGE_LIFETIME_MS,
+            &Payload::Data(Data {
+                data: payload.encode(false),
+            }),
+        );
+        self.send_cloves(id, remote, vec![Clove::local(data)]);
+    }
+
+    /// Sends what waited for `remote`'s LeaseSet (after a lookup ended).
+    pub(crate) fn flush_waiting(&mut self, id: u32) {
+        let now_ms = unix_ms();
+        let Some(rt) = self.dests.runtime.get_mut(&id) else {
+            return;
+        };
+        let ready: Vec<Hash> = rt.waiting.keys().copied().collect();
+        let mut send = Vec::new();
+        for remote in ready {
+            let known = self
+                .dests
+                .leasesets
+                .get(&remote)
+                .is_some_and(|ls| !ls.is_expired(now_ms));
+            let looking = self.netdb.is_looking_up(&i2p_netdb::Key(remote.0));
+            if known || !looking {
+                if let Some(list) = rt.waiting.remove(&remote) {
+                    if known {
+                        send.extend(list);
+                    }
+                }
+            }
+        }
+        for t in send {
+            self.send_stream_packet(id, t);
+        }
+    }
+
+    /// Garlic-encrypts `cloves` (plus our LeaseSet when due) to `remote` and sends it
+    /// out one of the destination's outbound tunnels to one of the remote's leases.
+    fn send_cloves(&mut self, id: u32, remote: Hash, mut cloves: Vec<Clove>) {
+        let now = Instant::now();
+        let now_ms = unix_ms();
+        let Some(ls) = self.dests.leasesets.get(&remote).cloned() else {
+            return;
+        };
+        let Some(key) = ls.x25519_key() else {
+            return;
+        };
+        let now_s = u32::try_from(now_ms / 1000).unwrap_or(u32::MAX);
+        let leases: Vec<_> = ls
+            .leases()
+            .iter()
+            .filter(|l| l.end_date > now_s + 10)
+            .collect();
+        let n = u64::try_from(leases.len()).unwrap_or(0);
+        let Some(lease) = (n > 0)
+            .then(|| usize::try_from(i2p_crypto::random_below(n)).unwrap_or(0))
+            .and_then(|i| leases.get(i))
+            .copied()
+        else {
+            debug!(target: "gousse::streams", %remote, "remote LeaseSet has no live lease");
+            return;
+        };
+        // Our LeaseSet goes along when the remote has not had the current one.
+        let ours = self
+            .dests
+            .by_id
+            .get(&id)
+            .and_then(|d| d.leaseset().cloned());
+        let Some(rt) = self.dests.runtime.get_mut(&id) else {
+            return;
+        };
+        if let Some(our_ls) = ours {
+            let due = rt.leaseset_sent.get(&remote).is_none_or(|(at, published)| {
+                *published != our_ls.published() || now >= *at + LEASESET_RESEND
+            });
+            if due {
+                let store = DatabaseStore::lease_set2(&our_ls, None);
+                cloves.push(Clove::local(I2npMessage::from_payload(
+                    random_msg_id(),
+                    now_ms + MESSAGE_LIFETIME_MS,
+                    &Payload::DatabaseStore(store),
+                )));
+                if rt.leaseset_sent.len() >= 4096 {
+                    rt.leaseset_sent.clear();
+                }
+                rt.leaseset_sent.insert(remote, (now, our_ls.published()));
+            }
+        }
+        let body = match rt.garlic.encrypt(now_ms, &PublicKey::from(key), &cloves) {
+            Ok(b) => b,
+            Err(e) => {
+                debug!(target: "gousse::garlic", %remote, "cannot encrypt to the remote: {e}");
+                return;
+            }
+        };
+        let msg = I2npMessage::new(
+            MessageType::GARLIC,
+            random_msg_id(),
+            now_ms + MESSAGE_LIFETIME_MS,
+            body,
+        );
+        let mut out = Vec::new();
+        if !self.tunnels.send_out_of(
+            PoolKey::Client(id),
+            Delivery::Tunnel {
+                tunnel_id: lease.tunnel_id,
+                gateway: lease.tunnel_gw,
+            },
+            &msg,
+            &mut out,
+        ) {
+            debug!(target: "gousse::streams", dest = id, "no outbound tunnel yet");
+            return;
+        }
+        self.run_outs(out);
+    }
+
+    /// Timers of every destination's streams and ratchet.
+    pub(crate) fn tick_streams(&mut self) {
+        let now_ms = unix_ms();
+        let ids: Vec<u32> = self.dests.runtime.keys().copied().collect();
+        for id in ids {
+            if let Some(rt) = self.dests.runtime.get_mut(&id) {
+                rt.garlic.handle_timeout(now_ms);
+            }
+            self.flush_waiting(id);
+            self.pump_streams(id);
+        }
+    }
+
+    /// The earliest stream or ratchet timer.
+    pub(crate) fn streams_deadline(&self) -> Option<Instant> {
+        self.dests
+            .runtime
+            .values()
+            .filter_map(DestRuntime::poll_timeout)
+            .min()
+    }
+}

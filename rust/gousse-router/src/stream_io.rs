@@ -1,0 +1,349 @@
+//! The application's end of an I2P stream: an [`I2pStream`] is `AsyncRead` +
+//! `AsyncWrite` like a TCP socket, while the streaming state machine lives in the
+//! core task (the one owner of router state). Between them sits a small shared
+//! buffer pair with bounded capacity each way:
+//!
+//! - the core pushes received bytes in ([`StreamShared::push_received`]) as far as
+//!   there is room, and the application reads them out;
+//! - the application writes bytes in, and the core takes them
+//!   ([`StreamShared::take_outgoing`]) as the connection's send window allows.
+//!
+//! Either side wakes the other: the application through a coalesced notification on
+//! the core's channel (at most one in flight per stream), the core through the
+//! stored task wakers. Nothing here can grow without bound.
+
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Bytes buffered each way between the core and the application.
+/// The streaming layer holds a window's worth on each side; this is only the hand-off.
+pub const STREAM_BUFFER: usize = 64 * 1024;
+
+/// Tells the core that the application did something on a stream.
+pub(crate) type Notify = Arc<dyn Fn() + Send + Sync>;
+
+#[derive(Default)]
+struct Inner {
+    /// Received, not yet read by the application.
+    rx: VecDeque<u8>,
+    /// The remote closed its side: after `rx`, end of stream.
+    rx_eof: bool,
+    /// Written by the application, not yet taken by the core.
+    tx: VecDeque<u8>,
+    /// The application shut down its writing side.
+    tx_closed: bool,
+    /// The application dropped its end.
+    dropped: bool,
+    /// The stream failed (reset, timeout, router stopping): every operation fails.
+    error: Option<(io::ErrorKind, String)>,
+    read_waker: Option<Waker>,
+    write_waker: Option<Waker>,
+    /// A notification to the core is in flight.
+    notified: bool,
+}
+
+/// The state both ends share.
+pub(crate) struct StreamShared {
+    inner: Mutex<Inner>,
+    notify: Notify,
+}
+
+impl StreamShared {
+    pub(crate) fn new(notify: Notify) -> Arc<Self> {
+        Arc::new(Self {
+            inner: Mutex::new(Inner::default()),
+            notify,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A poisoned lock only means a panic elsewhere; the buffers stay usable.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn notify_core(&self, inner: &mut Inner) {
+        if !inner.notified {
+            inner.notified = true;
+            (self.notify)();
+        }
+    }
+
+    // ----- the core's side -----
+
+    /// The core handled the notification; the next application event notifies again.
+    pub(crate) fn clear_notified(&self) {
+        self.lock().notified = false;
+    }
+
+    /// Room for received bytes.
+    pub(crate) fn receive_room(&self) -> usize {
+        STREAM_BUFFER.saturating_sub(self.lock().rx.len())
+    }
+
+    /// Pushes received bytes for the application, as many as fit; returns how many.
+    pub(crate) fn push_received(&self, data: &[u8]) -> usize {
+        let mut g = self.lock();
+        let n = data.len().min(STREAM_BUFFER.saturating_sub(g.rx.len()));
+        g.rx.extend(data.iter().take(n));
+        if n > 0 {
+            if let Some(w) = g.read_waker.take() {
+                w.wake();
+            }
+        }
+        n
+    }
+
+    /// The remote finished sending.
+    pub(crate) fn set_eof(&self) {
+        let mut g = self.lock();
+        g.rx_eof = true;
+        if let Some(w) = g.read_waker.take() {
+            w.wake();
+        }
+    }
+
+    /// The stream failed: the application's next operation returns this error.
+    pub(crate) fn set_error(&self, kind: io::ErrorKind, why: impl Into<String>) {
+        let mut g = self.lock();
+        if g.error.is_none() {
+            g.error = Some((kind, why.into()));
+        }
+        if let Some(w) = g.read_waker.take() {
+            w.wake();
+        }
+        if let Some(w) = g.write_waker.take() {
+            w.wake();
+        }
+    }
+
+    /// Offers up to `max` bytes the application wrote to `take`, which returns how
+    /// many it took; those leave the buffer. Returns that count.
+    pub(crate) fn consume_outgoing(&self, max: usize, take: impl FnOnce(&[u8]) -> usize) -> usize {
+        let mut g = self.lock();
+        let avail = max.min(g.tx.len());
+        if avail == 0 {
+            return 0;
+        }
+        let n = take(&g.tx.make_contiguous()[..avail]).min(avail);
+        g.tx.drain(..n);
+        if n > 0 {
+            if let Some(w) = g.write_waker.take() {
+                w.wake();
+            }
+        }
+        n
+    }
+
+    /// Whether the application closed its writing side and everything was taken.
+    pub(crate) fn outgoing_finished(&self) -> bool {
+        let g = self.lock();
+        (g.tx_closed || g.dropped) && g.tx.is_empty()
+    }
+
+    /// Whether the application dropped its end.
+    pub(crate) fn is_dropped(&self) -> bool {
+        self.lock().dropped
+    }
+}
+
+/// One I2P stream, for the application: read and write it like a TCP socket.
+/// Shutting down the writing side sends CLOSE; dropping it closes the stream.
+pub struct I2pStream {
+    shared: Arc<StreamShared>,
+    /// The remote destination's hash.
+    remote: i2p_wire::Hash,
+}
+
+impl std::fmt::Debug for I2pStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("I2pStream")
+            .field("remote", &self.remote)
+            .finish_non_exhaustive()
+    }
+}
+
+impl I2pStream {
+    pub(crate) fn new(shared: Arc<StreamShared>, remote: i2p_wire::Hash) -> Self {
+        Self { shared, remote }
+    }
+
+    /// The destination at the other end.
+    pub fn remote(&self) -> i2p_wire::Hash {
+        self.remote
+    }
+}
+
+impl AsyncRead for I2pStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let shared = &self.shared;
+        let mut g = shared.lock();
+        if !g.rx.is_empty() {
+            let n = buf.remaining().min(g.rx.len());
+            let was_full = g.rx.len() >= STREAM_BUFFER / 2;
+            let (a, b) = g.rx.as_slices();
+            let from_a = n.min(a.len());
+            buf.put_slice(&a[..from_a]);
+            if n > from_a {
+                buf.put_slice(&b[..n - from_a]);
+            }
+            g.rx.drain(..n);
+            if was_full {
+                // Room again: the core may move more in.
+                shared.notify_core(&mut g);
+            }
+            return Poll::Ready(Ok(()));
+        }
+        if let Some((kind, why)) = &g.error {
+            return Poll::Ready(Err(io::Error::new(*kind, why.clone())));
+        }
+        if g.rx_eof {
+            return Poll::Ready(Ok(()));
+        }
+        g.read_waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl AsyncWrite for I2pStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let shared = &self.shared;
+        let mut g = shared.lock();
+        if let Some((kind, why)) = &g.error {
+            return Poll::Ready(Err(io::Error::new(*kind, why.clone())));
+        }
+        if g.tx_closed {
+            return Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "stream already shut down for writing",
+            )));
+        }
+        let room = STREAM_BUFFER.saturating_sub(g.tx.len());
+        if room == 0 {
+            g.write_waker = Some(cx.waker().clone());
+            shared.notify_core(&mut g);
+            return Poll::Pending;
+        }
+        let n = room.min(data.len());
+        g.tx.extend(data.iter().take(n));
+        shared.notify_core(&mut g);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let shared = &self.shared;
+        let mut g = shared.lock();
+        if let Some((kind, why)) = &g.error {
+            return Poll::Ready(Err(io::Error::new(*kind, why.clone())));
+        }
+        if g.tx.is_empty() {
+            return Poll::Ready(Ok(()));
+        }
+        g.write_waker = Some(cx.waker().clone());
+        shared.notify_core(&mut g);
+        Poll::Pending
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let shared = &self.shared;
+        let mut g = shared.lock();
+        if !g.tx_closed {
+            g.tx_closed = true;
+            shared.notify_core(&mut g);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Drop for I2pStream {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        let mut g = shared.lock();
+        g.dropped = true;
+        shared.notify_core(&mut g);
+    }
+}
+
+#[cfg(test)]
+mod test {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn pair() -> (Arc<StreamShared>, I2pStream, Arc<AtomicUsize>) {
+        let count = Arc::new(AtomicUsize::new(0));
+        let c = count.clone();
+        let shared = StreamShared::new(Arc::new(move || {
+            c.fetch_add(1, Ordering::SeqCst);
+        }));
+        let s = I2pStream::new(shared.clone(), i2p_wire::Hash([1; 32]));
+        (shared, s, count)
+    }
+
+    #[tokio::test]
+    async fn bytes_flow_both_ways_with_bounded_buffers() {
+        let (core, mut app, notified) = pair();
+        // Core -> application, bounded.
+        let big = vec![7u8; STREAM_BUFFER + 10];
+        assert_eq!(core.push_received(&big), STREAM_BUFFER);
+        assert_eq!(core.receive_room(), 0);
+        let mut got = vec![0u8; STREAM_BUFFER];
+        app.read_exact(&mut got).await.unwrap();
+        assert!(got.iter().all(|b| *b == 7));
+        assert!(
+            notified.load(Ordering::SeqCst) >= 1,
+            "the core hears of the room"
+        );
+        // Application -> core, bounded: a write beyond the buffer waits for the core.
+        core.clear_notified();
+        let writer = tokio::spawn(async move {
+            app.write_all(&vec![9u8; STREAM_BUFFER + 5]).await.unwrap();
+            app.shutdown().await.unwrap();
+            app
+        });
+        let mut taken = Vec::new();
+        while taken.len() < STREAM_BUFFER + 5 {
+            tokio::task::yield_now().await;
+            core.clear_notified();
+            core.consume_outgoing(64 * 1024, |chunk| {
+                assert!(chunk.len() <= 64 * 1024);
+                // Take all but one byte: the rest stays for the next round.
+                let n = chunk.len().saturating_sub(1).max(chunk.len().min(1));
+                taken.extend_from_slice(&chunk[..n]);
+                n
+            });
+        }
+        let app = writer.await.unwrap();
+        assert!(taken.iter().all(|b| *b == 9));
+        assert!(core.outgoing_finished());
+        drop(app);
+        assert!(core.is_dropped());
+    }
+
+    #[tokio::test]
+    async fn eof_and_errors_reach_the_application() {
+        let (core, mut app, _) = pair();
+        core.push_received(b"last");
+        core.set_eof();
+        let mut s = String::new();
+        app.read_to_string(&mut s).await.unwrap();
+        assert_eq!(s, "last");
+        let (core, mut app, _) = pair();
+        core.set_error(io::ErrorKind::ConnectionReset, "reset by the remote");
+        let e = app.read_u8().await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
+        assert!(app.write_all(b"x").await.is_err());
+    }
+}

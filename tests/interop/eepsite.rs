@@ -1,0 +1,224 @@
+//! Eepsites both ways with i2pd (end-to-end issue): streams over the ECIES ratchet
+//! between our destinations and i2pd's.
+//!
+//! - curl through an i2pd HTTP proxy fetches 20 MB from an eepsite behind a Gousse
+//!   server tunnel (acceptance 2);
+//! - curl through a Gousse client tunnel fetches 20 MB from an eepsite behind an i2pd
+//!   server tunnel;
+//! - curl through Gousse's HTTP proxy fetches 20 MB from that i2pd eepsite (acceptance
+//!   1), and curl through Gousse's SOCKS proxy reaches it (acceptance 4); an unknown
+//!   host gets a page a person understands.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gousse_testnet::{isolate, wait_until, Testnet};
+
+use crate::gousse::Gousse;
+use crate::web::{curl, hex, random_body, serve, sha256_file};
+use crate::{our_addr, CONSOLE_PORT};
+
+const BODY_LEN: usize = 20 * 1024 * 1024;
+/// The test's web servers: ours behind Gousse, i2pd's behind i2pd.
+const OUR_SITE: u16 = 8080;
+const I2PD_SITE: u16 = 8081;
+/// Gousse's client tunnel to the i2pd eepsite.
+const CLIENT_TUNNEL: u16 = 9090;
+/// The i2pd router with the HTTP proxy, and the one hosting the eepsite.
+const PROXY_ROUTER: usize = 2;
+const SITE_ROUTER: usize = 1;
+
+/// Retries curl until it succeeds (a first fetch may find no LeaseSet yet), then
+/// checks the bytes.
+fn fetch_until_ok(
+    args: &[&str],
+    url: &str,
+    out: &std::path::Path,
+    want: &str,
+    within: Duration,
+) -> Duration {
+    let deadline = Instant::now() + within;
+    loop {
+        let _ = std::fs::remove_file(out);
+        let (ok, took) = curl(args, url, out, Duration::from_secs(240));
+        if ok {
+            let got = sha256_file(out);
+            assert_eq!(got, want, "SHA-256 of {url}");
+            return took;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no successful fetch of {url} in {within:?}"
+        );
+        std::thread::sleep(Duration::from_secs(3));
+    }
+}
+
+#[test]
+fn eepsites_both_ways_with_i2pd() {
+    isolate!();
+    let addr = our_addr();
+    let work = tempfile::tempdir().unwrap();
+    let data = work.path().join("gousse");
+    let body = Arc::new(random_body(BODY_LEN));
+    let want = hex(&i2p_crypto::hash::sha256(&body));
+    serve(SocketAddr::from(([127, 0, 0, 1], OUR_SITE)), body.clone());
+    serve(SocketAddr::from(([127, 0, 0, 1], I2PD_SITE)), body.clone());
+
+    let mut first = Gousse::start(&data, addr, CONSOLE_PORT, &["--reseed-threshold", "0"]);
+    assert!(first.stop().success());
+    let our_ri = std::fs::read(data.join("router.info")).unwrap();
+    let net = Testnet::builder()
+        .routers(8)
+        .floodfills(2)
+        .seed_router_info(our_ri)
+        .http_proxy(PROXY_ROUTER)
+        .tunnels_conf(
+            SITE_ROUTER,
+            &format!("[web]\ntype = http\nhost = 127.0.0.1\nport = {I2PD_SITE}\nkeys = web.dat\n"),
+        )
+        .start()
+        .expect("start i2pd routers");
+    let seed = work.path().join("seed");
+    std::fs::create_dir_all(&seed).unwrap();
+    for ri in net.router_infos().unwrap() {
+        let hash = i2p_wire::UncheckedRouterInfo::parse(&ri)
+            .unwrap()
+            .hash()
+            .to_base64();
+        std::fs::write(seed.join(format!("routerInfo-{hash}.dat")), ri).unwrap();
+    }
+    // i2pd's eepsite address, from its key file.
+    let key_file = net.routers()[SITE_ROUTER].data_dir().join("web.dat");
+    let i2pd_b32 = wait_until(
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        "i2pd's eepsite keys",
+        || std::fs::read(&key_file).is_ok(),
+    )
+    .map(|_| {
+        let keys = i2p_wire::DestinationKeys::parse(&std::fs::read(&key_file).unwrap())
+            .expect("i2pd's key file parses");
+        keys.destination().b32_address()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    println!("i2pd eepsite: {i2pd_b32}");
+
+    let tunnels = work.path().join("tunnels.conf");
+    std::fs::write(
+        &tunnels,
+        format!(
+            "[site]\ntype = http\nhost = 127.0.0.1\nport = {OUR_SITE}\nkeys = site.dat\n\n\
+             [to-i2pd]\ntype = client\naddress = 127.0.0.1\nport = {CLIENT_TUNNEL}\n\
+             destination = {i2pd_b32}\n"
+        ),
+    )
+    .unwrap();
+    let (seed_arg, tunnels_arg) = (seed.display().to_string(), tunnels.display().to_string());
+    let t0 = Instant::now();
+    let g = Gousse::start(
+        &data,
+        addr,
+        CONSOLE_PORT,
+        &[
+            "--reseed-from",
+            &seed_arg,
+            "--reseed-threshold",
+            "1",
+            "--tunnels",
+            &tunnels_arg,
+            "--http-proxy",
+            "127.0.0.1:4444",
+            "--socks-proxy",
+            "127.0.0.1:4447",
+        ],
+    );
+    wait_until(
+        Duration::from_secs(240),
+        Duration::from_secs(1),
+        "our eepsite's LeaseSet stored",
+        || g.status()["destinations"][0]["leaseset_stored"].as_bool() == Some(true),
+    )
+    .unwrap_or_else(|e| panic!("{e}: {}", g.status()));
+    let our_b32 = g.status()["destinations"][0]["b32"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    println!(
+        "our eepsite {our_b32}: LeaseSet stored after {:.1?}",
+        t0.elapsed()
+    );
+
+    // 1. i2pd's HTTP proxy -> our server tunnel.
+    let proxy = format!(
+        "http://127.0.0.1:{}",
+        net.routers()[PROXY_ROUTER].http_proxy_port().unwrap()
+    );
+    let out = work.path().join("fetched");
+    let took = fetch_until_ok(
+        &["-x", &proxy],
+        &format!("http://{our_b32}/file"),
+        &out,
+        &want,
+        Duration::from_secs(300),
+    );
+    println!(
+        "20 MB from our eepsite through i2pd's proxy: {took:.1?} ({:.2} MB/s); first success {:.1?} after start",
+        BODY_LEN as f64 / 1e6 / took.as_secs_f64(),
+        t0.elapsed()
+    );
+
+    // 2. Our client tunnel -> i2pd's server tunnel.
+    let took = fetch_until_ok(
+        &[],
+        &format!("http://127.0.0.1:{CLIENT_TUNNEL}/file"),
+        &out,
+        &want,
+        Duration::from_secs(300),
+    );
+    println!(
+        "20 MB from i2pd's eepsite through our client tunnel: {took:.1?} ({:.2} MB/s)",
+        BODY_LEN as f64 / 1e6 / took.as_secs_f64()
+    );
+
+    // 3. Our HTTP proxy -> i2pd's server tunnel.
+    let took = fetch_until_ok(
+        &["-x", "http://127.0.0.1:4444"],
+        &format!("http://{i2pd_b32}/file"),
+        &out,
+        &want,
+        Duration::from_secs(300),
+    );
+    println!(
+        "20 MB from i2pd's eepsite through our HTTP proxy: {took:.1?} ({:.2} MB/s)",
+        BODY_LEN as f64 / 1e6 / took.as_secs_f64()
+    );
+
+    // 4. Our SOCKS proxy -> i2pd's server tunnel, the name resolved by the proxy.
+    let took = fetch_until_ok(
+        &["--socks5-hostname", "127.0.0.1:4447"],
+        &format!("http://{i2pd_b32}/file"),
+        &out,
+        &want,
+        Duration::from_secs(300),
+    );
+    println!("20 MB from i2pd's eepsite through our SOCKS proxy: {took:.1?}");
+
+    // An unknown host name: an error page that says so.
+    let page = std::process::Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "30",
+            "-x",
+            "http://127.0.0.1:4444",
+            "http://nosuchsite.i2p/",
+        ])
+        .output()
+        .unwrap();
+    let page = String::from_utf8_lossy(&page.stdout);
+    assert!(page.contains("nosuchsite.i2p"), "{page}");
+    let st = g.status();
+    println!("destinations: {}", st["destinations"]);
+}
