@@ -182,7 +182,12 @@ fn eepsites_both_ways_with_i2pd() {
         BODY_LEN as f64 / 1e6 / took.as_secs_f64()
     );
 
-    // 3. Our HTTP proxy -> i2pd's server tunnel.
+    // 3. Our HTTP proxy -> i2pd's server tunnel, while garbage hits both proxies.
+    let stop_garbage = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let garbage = {
+        let stop = stop_garbage.clone();
+        std::thread::spawn(move || hostile_proxy_clients(&stop))
+    };
     let took = fetch_until_ok(
         &["-x", "http://127.0.0.1:4444"],
         &format!("http://{i2pd_b32}/file"),
@@ -193,6 +198,13 @@ fn eepsites_both_ways_with_i2pd() {
     println!(
         "20 MB from i2pd's eepsite through our HTTP proxy: {took:.1?} ({:.2} MB/s)",
         BODY_LEN as f64 / 1e6 / took.as_secs_f64()
+    );
+    stop_garbage.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (answered, http_400) = garbage.join().unwrap();
+    println!("garbage clients during the fetch: {answered} closed by the proxies, {http_400} with HTTP 400");
+    assert!(
+        answered >= 2 && http_400 >= 1,
+        "garbage gets an answer or a close"
     );
 
     // 4. Our SOCKS proxy -> i2pd's server tunnel, the name resolved by the proxy.
@@ -221,4 +233,41 @@ fn eepsites_both_ways_with_i2pd() {
     assert!(page.contains("nosuchsite.i2p"), "{page}");
     let st = g.status();
     println!("destinations: {}", st["destinations"]);
+}
+
+/// Connects to both proxies again and again with garbage until `stop`; returns how
+/// many connections the proxies closed (with or without an answer) and how many got
+/// an HTTP 400.
+fn hostile_proxy_clients(stop: &std::sync::atomic::AtomicBool) -> (usize, usize) {
+    use std::io::{Read, Write};
+    let (mut closed, mut bad_request) = (0, 0);
+    let mut seed = 1u32;
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        for port in [4444u16, 4447] {
+            let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+                continue;
+            };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(40)));
+            let junk: Vec<u8> = (0..600)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    (seed >> 16) as u8
+                })
+                .collect();
+            let mut msg = junk.clone();
+            if port == 4444 {
+                msg.extend_from_slice(b"\r\n\r\n");
+            }
+            let _ = s.write_all(&msg);
+            let mut reply = Vec::new();
+            if s.read_to_end(&mut reply).is_ok() {
+                closed += 1;
+                if reply.starts_with(b"HTTP/1.1 400") || reply.starts_with(b"HTTP/1.0 400") {
+                    bad_request += 1;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (closed, bad_request)
 }

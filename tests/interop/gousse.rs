@@ -34,7 +34,7 @@ impl Gousse {
             "--console".into(),
             console.to_string(),
             "--log".into(),
-            "info,gousse::ntcp2=debug,gousse::netdb=debug,gousse::tunnels=debug,gousse::dest=debug,gousse::streams=debug,gousse::garlic=debug,gousse::i2ptunnel=debug"
+            "info,gousse::ntcp2=debug,gousse::netdb=debug,gousse::tunnels=debug,gousse::dest=debug,gousse::streams=debug,gousse::garlic=trace,gousse::i2ptunnel=debug"
                 .into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));

@@ -19,6 +19,7 @@ mod eepsite;
 mod gousse;
 mod handshakes;
 mod hostile_tunnels;
+mod sam;
 mod tunnels;
 mod web;
 

@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use gousse_console::{Console, ConsoleError, StatusSource, TransitControl};
+use gousse_console::{
+    Console, ConsoleError, HostEntry, HostsAdd, HostsSearch, StatusSource, TransitControl,
+};
 use gousse_router::status::SessionCounts;
 use gousse_router::{Status, TransitLimits, TunnelCounts, TunnelInfo};
 
@@ -97,13 +99,59 @@ async fn main() -> Result<(), ConsoleError> {
             ..Status::default()
         }
     });
+    let (search, add) = demo_hosts();
     let console = Console::bind(addr, source)
         .await?
-        .with_transit_control(control);
+        .with_transit_control(control)
+        .with_hosts(search, add);
     eprintln!("demo console on http://{}/", console.local_addr());
     console
         .run(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
+}
+
+/// An address book in memory: a few names; adding checks only the obvious.
+fn demo_hosts() -> (HostsSearch, HostsAdd) {
+    let b32 = |seed: &str| format!("{:a<52}.b32.i2p", seed.replace('.', ""));
+    let book: Vec<HostEntry> = ["stats.i2p", "forum.i2p", "zzz.i2p", "notbob.i2p"]
+        .iter()
+        .map(|name| HostEntry {
+            name: (*name).to_owned(),
+            b32: b32(name),
+            source: "http://i2p-projekt.i2p/hosts.txt".to_owned(),
+        })
+        .collect();
+    let book = Arc::new(Mutex::new(book));
+    let read = Arc::clone(&book);
+    let search: HostsSearch = Arc::new(move |q, limit| {
+        let book = read.lock().map_err(|_| "poisoned".to_owned())?;
+        Ok(book
+            .iter()
+            .filter(|e| e.name.contains(&q))
+            .take(limit)
+            .cloned()
+            .collect())
+    });
+    let add: HostsAdd = Arc::new(move |name, destination| {
+        if !name.ends_with(".i2p") || name.len() > 67 {
+            return Err(format!("invalid host name {name:?}"));
+        }
+        if destination.len() < 516 {
+            return Err("invalid destination: too short".to_owned());
+        }
+        let mut book = book.lock().map_err(|_| "poisoned".to_owned())?;
+        if book.iter().any(|e| e.name == name) {
+            return Err(format!("{name} is already in the address book"));
+        }
+        let entry = HostEntry {
+            b32: b32(&name.to_ascii_lowercase()),
+            name,
+            source: "console".to_owned(),
+        };
+        book.push(entry.clone());
+        Ok(entry)
+    });
+    (search, add)
 }

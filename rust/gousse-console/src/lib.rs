@@ -1,11 +1,17 @@
 #![doc = include_str!("../README.md")]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod form;
+mod hosts;
 mod page;
 mod server;
 
 pub use gousse_router::Status;
 pub use gousse_router::TransitLimits;
+pub use hosts::{
+    HostEntry, HostsAdd, HostsSearch, HOSTS_PAGE_ROWS, MAX_HOSTS_BODY_BYTES, MAX_HOSTS_LIMIT,
+    MAX_QUERY_CHARS,
+};
 pub use page::{human_bytes, human_duration, render_page};
 pub use server::{
     serve, Console, ControlFuture, StatusSource, TransitControl, CONNECTION_LIFETIME,

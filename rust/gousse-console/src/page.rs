@@ -47,7 +47,7 @@ pub fn human_duration(seconds: u64) -> String {
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -70,7 +70,7 @@ fn network_name(net_id: u8) -> String {
     }
 }
 
-const STYLE: &str = "
+pub(crate) const STYLE: &str = "
 :root { color-scheme: light dark; --fg: #1d2330; --muted: #5f6b7a; --bg: #f4f5f7;
   --card: #fff; --line: #e2e5ea; --accent: #3d6b4f; }
 @media (prefers-color-scheme: dark) { :root { --fg: #e3e6ea; --muted: #98a2ae;
@@ -121,11 +121,54 @@ table.list tr:first-child td { border-top: 1px solid var(--line); }
 .scroll { overflow-x: auto; }
 footer { margin-top: 18px; color: var(--muted); font-size: 13px; }
 a { color: var(--accent); }
+nav { margin-left: auto; display: flex; gap: 16px; }
+nav a { text-decoration: none; }
+nav a.here { color: var(--fg); font-weight: 600; }
+form.row { display: flex; gap: 8px; flex-wrap: wrap; align-items: center; }
+form.stack { display: grid; gap: 8px; }
+input, textarea, button { font: inherit; color: var(--fg); background: var(--bg);
+  border: 1px solid var(--line); border-radius: 6px; padding: 6px 9px; }
+input[type=search] { flex: 1; min-width: 200px; }
+textarea { width: 100%; resize: vertical;
+  font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
+button { background: var(--accent); color: var(--card); border-color: var(--accent);
+  cursor: pointer; justify-self: start; }
+.notice { padding: 10px 14px; border-radius: 8px; margin: 0 0 14px; word-break: break-word;
+  border: 1px solid var(--accent); background: var(--card); }
+.notice.err { border-color: #c0392b; color: #c0392b; }
+section.card + section.card { margin-top: 14px; }
 ";
+
+/// The page a navigation link leads to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Here {
+    /// `/`, the status page.
+    Status,
+    /// `/hosts`, the address book.
+    Hosts,
+}
+
+/// The navigation links of the header; empty when there is only the status page.
+pub(crate) fn nav(here: Here, hosts: bool) -> String {
+    if !hosts {
+        return String::new();
+    }
+    let class = |page: Here| if page == here { r#" class="here""# } else { "" };
+    format!(
+        r#"<nav><a href="/"{}>Status</a><a href="/hosts"{}>Address book</a></nav>"#,
+        class(Here::Status),
+        class(Here::Hosts),
+    )
+}
 
 /// Renders the console's HTML page for one status snapshot. Every value is escaped;
 /// the page has no scripts and reloads itself every few seconds.
 pub fn render_page(status: &Status) -> String {
+    render_status_page(status, false)
+}
+
+/// [`render_page`], with a link to the address book when `hosts_link`.
+pub(crate) fn render_status_page(status: &Status, hosts_link: bool) -> String {
     let mut page = String::with_capacity(6 * 1024);
     let version = escape(&status.version);
     let floodfill_badge = if status.floodfill {
@@ -161,6 +204,7 @@ pub fn render_page(status: &Status) -> String {
 <h1>Gousse</h1>
 <span class="sub">I2P router {version}</span>
 {floodfill_badge}
+{nav}
 </header>
 <section class="grid">
 <div class="card"><div class="label">Uptime</div><div class="value">{uptime}</div></div>
@@ -202,6 +246,7 @@ pub fn render_page(status: &Status) -> String {
         floodfill = if status.floodfill { "yes" } else { "no" },
         stores = status.router_info_stores_confirmed,
         tunnel_sections = tunnel_sections(status),
+        nav = nav(Here::Status, hosts_link),
     );
     page
 }
@@ -428,6 +473,19 @@ mod test {
             !page.contains("<script"),
             "page must work without JavaScript"
         );
+    }
+
+    #[test]
+    fn address_book_link_only_when_served() {
+        let status = Status::default();
+        assert!(!render_page(&status).contains("/hosts"));
+        assert!(!render_status_page(&status, false).contains("<nav>"));
+        let page = render_status_page(&status, true);
+        assert!(
+            page.contains(r#"<a href="/hosts">Address book</a>"#),
+            "{page}"
+        );
+        assert!(page.contains(r#"<a href="/" class="here">Status</a>"#));
     }
 
     #[test]

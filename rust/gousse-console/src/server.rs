@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Mutex, Semaphore};
 use tokio::task::JoinSet;
 
+use crate::hosts::{self, Hosts, HostsAdd, HostsSearch};
 use crate::ConsoleError;
 
 /// Where the console reads the router's state: called once per request, so it must be
@@ -62,12 +63,15 @@ pub struct Console {
     local_addr: SocketAddr,
     source: StatusSource,
     control: Option<TransitControl>,
+    hosts: Option<Hosts>,
 }
 
 /// What every connection of one console shares.
 struct Shared {
     source: StatusSource,
     control: Option<TransitControl>,
+    /// The address book hooks, if any.
+    hosts: Option<Hosts>,
     /// The limits this console last applied. The router's status catches up with a
     /// change only after a moment, so a second change merges over these rather than
     /// over a stale status. Held across the control call: changes are applied in turn.
@@ -79,6 +83,7 @@ impl std::fmt::Debug for Console {
         f.debug_struct("Console")
             .field("local_addr", &self.local_addr)
             .field("transit_control", &self.control.is_some())
+            .field("hosts", &self.hosts.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -97,6 +102,7 @@ impl Console {
             local_addr,
             source,
             control: None,
+            hosts: None,
         })
     }
 
@@ -104,6 +110,13 @@ impl Console {
     /// Without it, that endpoint answers 503.
     pub fn with_transit_control(mut self, control: TransitControl) -> Self {
         self.control = Some(control);
+        self
+    }
+
+    /// Serves the address book through `search` and `add`: the `/hosts` page (linked
+    /// from the status page) and `/api/hosts`. Without it, those answer 404.
+    pub fn with_hosts(mut self, search: HostsSearch, add: HostsAdd) -> Self {
+        self.hosts = Some(Hosts { search, add });
         self
     }
 
@@ -123,16 +136,21 @@ impl Console {
             local_addr,
             source,
             control,
+            hosts,
         } = self;
         let shared = Arc::new(Shared {
             source,
             control,
+            hosts,
             applied: Mutex::new(None),
         });
         tracing::info!(target: "gousse::console", "console listening on http://{local_addr}/");
 
         let mut http = hyper::server::conn::http1::Builder::new();
+        // A client that half-closes after its request (`nc -N`, our tests) still gets
+        // the answer of a handler that waits, e.g. for an address book hook.
         http.timer(TokioTimer::new())
+            .half_close(true)
             .header_read_timeout(HEADER_READ_TIMEOUT)
             .max_buf_size(MAX_HEADER_BYTES)
             .max_header_size(MAX_HEADER_BYTES)
@@ -222,7 +240,8 @@ pub async fn serve(
 }
 
 /// Answers one request. Only `POST /api/transit` reads a body, bounded by
-/// [`MAX_BODY_BYTES`].
+/// [`MAX_BODY_BYTES`], and `POST /hosts` and `POST /api/hosts`, bounded by
+/// [`hosts::MAX_HOSTS_BODY_BYTES`].
 async fn respond(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes>> {
     if !host_is_local(&req) {
         return plain(
@@ -247,14 +266,37 @@ async fn respond(req: Request<Incoming>, shared: &Shared) -> Response<Full<Bytes
                     .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
                 return resp;
             }
-            get(path == "/api/status", &(shared.source)())
+            get(
+                path == "/api/status",
+                &(shared.source)(),
+                shared.hosts.is_some(),
+            )
+        }
+        path @ ("/hosts" | "/api/hosts") => {
+            let api = path == "/api/hosts";
+            let Some(book) = &shared.hosts else {
+                return hosts::unavailable(api);
+            };
+            match (req.method(), api) {
+                (&Method::GET | &Method::HEAD, false) => hosts::get_page(&req, book).await,
+                (&Method::GET | &Method::HEAD, true) => hosts::get_api(&req, book).await,
+                (&Method::POST, false) => hosts::post_form(req, book).await,
+                (&Method::POST, true) => hosts::post_api(req, book).await,
+                _ => {
+                    let mut resp =
+                        plain(StatusCode::METHOD_NOT_ALLOWED, "405 method not allowed\n");
+                    resp.headers_mut()
+                        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD, POST"));
+                    resp
+                }
+            }
         }
         _ => plain(StatusCode::NOT_FOUND, "404 not found\n"),
     }
 }
 
-/// `GET /api/status` (when `json`) or `GET /`.
-fn get(json: bool, status: &Status) -> Response<Full<Bytes>> {
+/// `GET /api/status` (when `json`) or `GET /` (linking the address book if `hosts`).
+fn get(json: bool, status: &Status, hosts: bool) -> Response<Full<Bytes>> {
     if json {
         match serde_json::to_vec(status) {
             Ok(json) => with_type(StatusCode::OK, json, "application/json"),
@@ -266,7 +308,7 @@ fn get(json: bool, status: &Status) -> Response<Full<Bytes>> {
     } else {
         let mut resp = with_type(
             StatusCode::OK,
-            crate::render_page(status).into_bytes(),
+            crate::page::render_status_page(status, hosts).into_bytes(),
             "text/html; charset=utf-8",
         );
         resp.headers_mut().insert(
@@ -291,33 +333,23 @@ async fn post_transit(req: Request<Incoming>, shared: &Shared) -> Response<Full<
     if !origin_is_local(&req) {
         return json_error(StatusCode::FORBIDDEN, "cross-origin requests are refused");
     }
-    if !is_json(&req) {
+    if !has_media_type(&req, "application/json") {
         return json_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Content-Type must be application/json",
         );
     }
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let too_large = || {
-        json_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("the body must be at most {MAX_BODY_BYTES} bytes"),
-        )
-    };
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return too_large();
-    }
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => return too_large(),
-        Err(_) => return json_error(StatusCode::BAD_REQUEST, "cannot read the body"),
+    let body = match read_body(req, MAX_BODY_BYTES).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the body must be at most {MAX_BODY_BYTES} bytes"),
+            )
+        }
+        Err(BodyError::Unreadable) => {
+            return json_error(StatusCode::BAD_REQUEST, "cannot read the body")
+        }
     };
     let change = match TransitChange::parse(&body) {
         Ok(change) => change,
@@ -338,6 +370,33 @@ async fn post_transit(req: Request<Incoming>, shared: &Shared) -> Response<Full<
         limits_json(&limits).to_string().into_bytes(),
         "application/json",
     )
+}
+
+/// Why a request body was not read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// Longer than allowed, as declared or as sent.
+    TooLarge,
+    /// The connection failed or the body was malformed.
+    Unreadable,
+}
+
+/// Reads a request body of at most `max` bytes; a larger `Content-Length` is refused
+/// before reading anything.
+pub(crate) async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, BodyError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    match Limited::new(req.into_body(), max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.downcast_ref::<LengthLimitError>().is_some() => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::Unreadable),
+    }
 }
 
 /// The limits as `POST /api/transit` answers them.
@@ -449,21 +508,61 @@ fn bounded(key: &str, value: &serde_json::Value, max: u64) -> Result<u64, Change
     Err(ChangeError::Malformed(format!("`{key}` must be a number")))
 }
 
-/// The body is declared as JSON (`application/json`, parameters allowed). Browsers
-/// send cross-site form posts only as form or text types, and a cross-site JSON post
-/// needs a CORS preflight the console never grants.
-fn is_json(req: &Request<Incoming>) -> bool {
+/// The body is declared as `media` (parameters allowed). For `application/json`:
+/// browsers send cross-site form posts only as form or text types, and a cross-site
+/// JSON post needs a CORS preflight the console never grants.
+pub(crate) fn has_media_type(req: &Request<Incoming>, media: &str) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case(media))
+}
+
+/// CSRF guard for form posts, which a browser sends cross-site without asking: the
+/// request must name the console's own origin, in `Origin` or (if a browser sends no
+/// `Origin`) in `Referer`, matching the `Host` it was sent to. A request with neither,
+/// or with `Origin: null`, is refused: a program posting the form must send `Origin`.
+pub(crate) fn same_origin(req: &Request<Incoming>) -> bool {
+    let header_text = |name| {
+        req.headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let Some(host) = header_text(header::HOST) else {
+        return false;
+    };
+    let url = match req.headers().get(header::ORIGIN) {
+        Some(origin) => origin.to_str().ok(),
+        None => header_text(header::REFERER),
+    };
+    url.is_some_and(|url| url_matches_host(url, host))
+}
+
+/// Whether `url` (an `Origin` or `Referer` value) is on `http://<host>`, the default
+/// port and letter case aside. The console speaks plain HTTP only.
+pub(crate) fn url_matches_host(url: &str, host: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') || host.is_empty() {
+        return false;
+    }
+    let normal = |authority: &str| {
+        let lower = authority.to_ascii_lowercase();
+        match lower.strip_suffix(":80") {
+            Some(bare) => bare.to_owned(),
+            None => lower,
+        }
+    };
+    normal(authority) == normal(host)
 }
 
 /// A browser names the page that sent a request in `Origin`; a change must come from
 /// the console's own origin (an IP literal or localhost) or from a non-browser client
 /// (no `Origin`).
-fn origin_is_local(req: &Request<Incoming>) -> bool {
+pub(crate) fn origin_is_local(req: &Request<Incoming>) -> bool {
     let Some(origin) = req.headers().get(header::ORIGIN) else {
         return true;
     };
@@ -514,7 +613,7 @@ fn is_port(tail: &str) -> bool {
         .is_some_and(|p| !p.is_empty() && p.parse::<u16>().is_ok())
 }
 
-fn json_error(code: StatusCode, message: &str) -> Response<Full<Bytes>> {
+pub(crate) fn json_error(code: StatusCode, message: &str) -> Response<Full<Bytes>> {
     let body = serde_json::json!({ "error": message }).to_string();
     with_type(code, body.into_bytes(), "application/json")
 }
@@ -523,7 +622,11 @@ fn plain(code: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
     with_type(code, text.as_bytes().to_vec(), "text/plain; charset=utf-8")
 }
 
-fn with_type(code: StatusCode, body: Vec<u8>, content_type: &'static str) -> Response<Full<Bytes>> {
+pub(crate) fn with_type(
+    code: StatusCode,
+    body: Vec<u8>,
+    content_type: &'static str,
+) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = code;
     let headers = resp.headers_mut();
@@ -543,6 +646,36 @@ fn with_type(code: StatusCode, body: Vec<u8>, content_type: &'static str) -> Res
 #[cfg(test)]
 mod test {
     use super::*;
+
+    #[test]
+    fn form_origin_must_match_host() {
+        for (url, host) in [
+            ("http://127.0.0.1:7070", "127.0.0.1:7070"),
+            ("http://127.0.0.1:7070/hosts?q=x", "127.0.0.1:7070"),
+            ("http://LOCALHOST:7070", "localhost:7070"),
+            ("http://localhost", "localhost:80"),
+            ("http://localhost:80/", "localhost"),
+            ("http://[::1]:7070", "[::1]:7070"),
+        ] {
+            assert!(url_matches_host(url, host), "{url} vs {host}");
+        }
+        for (url, host) in [
+            ("http://evil.example", "127.0.0.1:7070"),
+            ("http://127.0.0.1:8080", "127.0.0.1:7070"),
+            ("http://127.0.0.1", "127.0.0.1:7070"),
+            ("http://localhost:7070", "127.0.0.1:7070"),
+            ("null", "127.0.0.1:7070"),
+            ("", "127.0.0.1:7070"),
+            ("ftp://127.0.0.1:7070", "127.0.0.1:7070"),
+            ("http://127.0.0.1:7070@evil.example", "127.0.0.1:7070"),
+            ("http://", ""),
+            ("http://127.0.0.1:7070.evil.example", "127.0.0.1:7070"),
+            ("https://localhost", "localhost"),
+            ("https://localhost", "localhost:443"),
+        ] {
+            assert!(!url_matches_host(url, host), "{url} vs {host}");
+        }
+    }
 
     #[test]
     fn local_hosts_accepted() {

@@ -57,9 +57,15 @@ pub struct RouterConfig {
     pub http_proxy: Option<SocketAddr>,
     /// SOCKS5 proxy into I2P (127.0.0.1:4447 on a normal run); `None`: off.
     pub socks_proxy: Option<SocketAddr>,
+    /// SAMv3 bridge (samv3.md; 127.0.0.1:7656 on a normal run, datagrams on the UDP
+    /// port below it); `None`: off.
+    pub sam: Option<SocketAddr>,
     /// Hops of the proxies' client tunnels, each way (i2pd's `inbound.length` of its
     /// shared local destination), 0-7.
     pub proxy_tunnel_length: usize,
+    /// Address book feeds (subscription.rst), fetched over I2P every 12 hours; `None`:
+    /// the real network's usual feeds on the real network, none on others.
+    pub subscriptions: Option<Vec<String>>,
 }
 
 impl RouterConfig {
@@ -96,7 +102,9 @@ impl Default for RouterConfig {
             tunnels: None,
             http_proxy: None,
             socks_proxy: None,
+            sam: None,
             proxy_tunnel_length: 3,
+            subscriptions: None,
         }
     }
 }

@@ -95,7 +95,7 @@ pub(crate) enum CoreCmd {
     /// Run a destination.
     AddDestination(
         Box<crate::destinations::DestinationSpec>,
-        tokio::sync::oneshot::Sender<crate::destinations::DestinationInfo>,
+        tokio::sync::oneshot::Sender<Option<crate::destinations::DestinationInfo>>,
     ),
     /// Stop running the destination with this id.
     RemoveDestination(u32),
@@ -103,11 +103,16 @@ pub(crate) enum CoreCmd {
     LookupLeaseSet(Hash, dest::LookupReply),
     /// Accepted streams of a destination go to this channel.
     Listen(u32, mpsc::Sender<crate::stream_io::I2pStream>),
-    /// Open a stream from a destination to the one of this LeaseSet, at this port.
+    /// Datagrams to a destination go to this channel.
+    ListenDatagrams(u32, mpsc::Sender<crate::destinations::ReceivedDatagram>),
+    /// Send a datagram from a destination.
+    SendDatagram(u32, Box<crate::destinations::OutgoingDatagram>),
+    /// Open a stream from a destination to the one of this LeaseSet, from and to
+    /// these ports.
     ConnectStream(
         u32,
         Box<i2p_wire::LeaseSet2>,
-        u16,
+        (u16, u16),
         tokio::sync::oneshot::Sender<
             Result<crate::stream_io::I2pStream, crate::destinations::ConnectError>,
         >,
@@ -238,8 +243,10 @@ impl Core {
                     Some(CoreCmd::RemoveDestination(id)) => self.remove_destination(id),
                     Some(CoreCmd::LookupLeaseSet(hash, reply)) => self.lookup_leaseset(hash, reply),
                     Some(CoreCmd::Listen(id, to)) => self.listen(id, to),
-                    Some(CoreCmd::ConnectStream(id, ls, port, reply)) => {
-                        self.connect_stream(id, *ls, port, reply)
+                    Some(CoreCmd::ListenDatagrams(id, to)) => self.listen_datagrams(id, to),
+                    Some(CoreCmd::SendDatagram(id, dg)) => self.send_datagram(id, *dg),
+                    Some(CoreCmd::ConnectStream(id, ls, ports, reply)) => {
+                        self.connect_stream(id, *ls, ports, reply)
                     }
                 },
                 Some((id, sid)) = stream_notes.recv() => self.on_stream_io(id, sid),

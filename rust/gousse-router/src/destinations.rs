@@ -87,6 +87,39 @@ pub enum ConnectError {
     Local(String),
 }
 
+/// A datagram that arrived for a local destination.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedDatagram {
+    /// The I2CP protocol: 17 (Datagram1), 18 (raw), 19 (Datagram2), 20 (Datagram3).
+    pub protocol: u8,
+    /// The sender, verified (Datagram1 and Datagram2).
+    pub from: Option<i2p_wire::Destination>,
+    /// The sender's hash: verified with `from`; as claimed for Datagram3; none for raw.
+    pub from_hash: Option<Hash>,
+    /// The sender's port.
+    pub from_port: u16,
+    /// Our port it was sent to.
+    pub to_port: u16,
+    /// The data.
+    pub payload: Vec<u8>,
+}
+
+/// A datagram for a local destination to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingDatagram {
+    /// The remote destination.
+    pub to: Hash,
+    /// The I2CP protocol: 17 (Datagram1, signed), 18 (raw), 19 (Datagram2), 20
+    /// (Datagram3).
+    pub protocol: u8,
+    /// Our port.
+    pub from_port: u16,
+    /// The remote's port.
+    pub to_port: u16,
+    /// The data.
+    pub payload: Vec<u8>,
+}
+
 /// A store in flight.
 #[derive(Debug)]
 struct PendingStore {
@@ -144,6 +177,10 @@ impl LocalDestination {
 
     pub(crate) fn hash(&self) -> Hash {
         self.keys.destination().hash()
+    }
+
+    pub(crate) fn keys(&self) -> &DestinationKeys {
+        &self.keys
     }
 
     pub(crate) fn b32(&self) -> String {

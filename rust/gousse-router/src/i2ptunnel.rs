@@ -21,6 +21,10 @@ use crate::stream_io::I2pStream;
 
 /// Accepted streams waiting for their server tunnel or application.
 pub const ACCEPT_BACKLOG: usize = 64;
+/// Received datagrams waiting for their application.
+pub const DATAGRAM_QUEUE: usize = 256;
+/// An HTTP server tunnel's client must send its request head within this long.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(60);
 /// A local server that does not accept within this long fails the stream.
 const LOCAL_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 /// An I2P stream that does not open within this long fails (lookup and SYN).
@@ -37,14 +41,15 @@ impl RouterHandle {
         Self { commands }
     }
 
-    /// Runs a destination (see [`crate::Router::add_destination`]).
+    /// Runs a destination (see [`crate::Router::add_destination`]); `None` if one with
+    /// the same keys already runs (or the router stopped).
     pub async fn add_destination(&self, spec: DestinationSpec) -> Option<DestinationInfo> {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(CoreCmd::AddDestination(Box::new(spec), tx))
             .await
             .ok()?;
-        rx.await.ok()
+        rx.await.ok().flatten()
     }
 
     /// Stops running a destination.
@@ -70,11 +75,27 @@ impl RouterHandle {
         remote: Hash,
         port: u16,
     ) -> Result<I2pStream, ConnectError> {
+        self.connect_stream_ports(dest, remote, 0, port).await
+    }
+
+    /// As [`connect_stream`](Self::connect_stream), from our I2P port `from_port`.
+    pub async fn connect_stream_ports(
+        &self,
+        dest: u32,
+        remote: Hash,
+        from_port: u16,
+        to_port: u16,
+    ) -> Result<I2pStream, ConnectError> {
         let attempt = async {
             let ls = self.lookup_leaseset(remote).await?;
             let (tx, rx) = oneshot::channel();
             self.commands
-                .send(CoreCmd::ConnectStream(dest, Box::new(ls), port, tx))
+                .send(CoreCmd::ConnectStream(
+                    dest,
+                    Box::new(ls),
+                    (from_port, to_port),
+                    tx,
+                ))
                 .await
                 .map_err(|_| ConnectError::Lookup(LookupError::Stopped))?;
             rx.await
@@ -83,6 +104,29 @@ impl RouterHandle {
         tokio::time::timeout(STREAM_CONNECT_TIMEOUT, attempt)
             .await
             .map_err(|_| ConnectError::Timeout("no answer in time".into()))?
+    }
+
+    /// Datagrams to our destination `dest` come out of the returned channel (the
+    /// previous listener, if any, gets no more); when it is full, new ones are dropped.
+    pub async fn datagrams(
+        &self,
+        dest: u32,
+    ) -> Option<mpsc::Receiver<crate::destinations::ReceivedDatagram>> {
+        let (tx, rx) = mpsc::channel(DATAGRAM_QUEUE);
+        self.commands
+            .send(CoreCmd::ListenDatagrams(dest, tx))
+            .await
+            .ok()?;
+        Some(rx)
+    }
+
+    /// Sends a datagram from our destination `dest` (looking up the remote's LeaseSet
+    /// first if needed). Datagrams are unreliable: nothing says whether it arrived.
+    pub async fn send_datagram(&self, dest: u32, dg: crate::destinations::OutgoingDatagram) {
+        let _ = self
+            .commands
+            .send(CoreCmd::SendDatagram(dest, Box::new(dg)))
+            .await;
     }
 
     /// Streams that remotes open to our destination `dest` come out of the returned
@@ -94,12 +138,108 @@ impl RouterHandle {
     }
 }
 
-/// Runs a server tunnel: every stream to `dest` is connected to `local`.
+/// The first request head of a stream to an HTTP server tunnel, as i2pd's HTTP
+/// server tunnels pass it on (i2ptunnel.md, "HTTP Server"): `Host` set to the local
+/// server's, `Keep-Alive` and any `X-I2P-*` the client sent dropped, `Connection:
+/// close` unless it is an upgrade, and the client's address added as
+/// `X-I2P-DestB32`, `X-I2P-DestHash` and `X-I2P-DestB64`. `Ok(None)`: the head is not
+/// complete yet; `Ok(Some((head, n)))`: the new head, and the `n` bytes it replaces.
+pub fn rewrite_server_request(
+    buf: &[u8],
+    from: &i2p_wire::Destination,
+    host: &str,
+) -> Result<Option<(Vec<u8>, usize)>, String> {
+    let Some((head, used)) =
+        gousse_proxy::http::parse_request_head(buf).map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let mut out = format!(
+        "{} {} HTTP/1.{}\r\n",
+        head.method, head.target, head.minor_version
+    )
+    .into_bytes();
+    let mut connection = false;
+    for h in &head.headers {
+        let name = h.name.to_ascii_lowercase();
+        if name == "keep-alive" || name.starts_with("x-i2p") {
+            continue;
+        }
+        if name == "host" {
+            out.extend_from_slice(format!("Host: {host}\r\n").as_bytes());
+            continue;
+        }
+        if name == "connection" {
+            connection = true;
+            let upgrade = String::from_utf8_lossy(&h.value)
+                .to_ascii_lowercase()
+                .contains("upgrade");
+            if !upgrade {
+                out.extend_from_slice(b"Connection: close\r\n");
+                continue;
+            }
+        }
+        out.extend_from_slice(h.name.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(&h.value);
+        out.extend_from_slice(b"\r\n");
+    }
+    if !connection {
+        out.extend_from_slice(b"Connection: close\r\n");
+    }
+    out.extend_from_slice(
+        format!(
+            "X-I2P-DestB32: {}\r\nX-I2P-DestHash: {}\r\nX-I2P-DestB64: {}\r\n\r\n",
+            from.b32_address(),
+            from.hash().to_base64(),
+            from.to_base64()
+        )
+        .as_bytes(),
+    );
+    Ok(Some((out, used)))
+}
+
+/// Reads the first request head from `stream` and writes it, rewritten, to `tcp`.
+async fn pass_http_head(
+    stream: &mut I2pStream,
+    tcp: &mut TcpStream,
+    host: &str,
+) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    let read_head = async {
+        loop {
+            let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("the client closed before its request head".to_owned());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(done) = rewrite_server_request(&buf, stream.remote_destination(), host)? {
+                return Ok(done);
+            }
+            if buf.len() > gousse_proxy::http::MAX_HEAD_LEN {
+                return Err("request head too large".to_owned());
+            }
+        }
+    };
+    let (head, used) = tokio::time::timeout(HEAD_TIMEOUT, read_head)
+        .await
+        .map_err(|_| "no request head in time".to_owned())??;
+    tcp.write_all(&head).await.map_err(|e| e.to_string())?;
+    tcp.write_all(buf.get(used..).unwrap_or_default())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Runs a server tunnel: every stream to `dest` is connected to `local`; for an
+/// HTTP server tunnel, with the first request head rewritten.
 pub(crate) fn spawn_server(
     handle: RouterHandle,
     dest: u32,
     name: String,
     local: SocketAddr,
+    http: bool,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let Some(mut incoming) = handle.listen(dest).await else {
@@ -127,6 +267,14 @@ pub(crate) fn spawn_server(
                 };
                 debug!(target: "gousse::i2ptunnel", tunnel = %name, %remote, "stream to the local server");
                 let mut tcp = tcp;
+                if http {
+                    if let Err(e) =
+                        pass_http_head(&mut stream, &mut tcp, &local.ip().to_string()).await
+                    {
+                        debug!(target: "gousse::i2ptunnel", tunnel = %name, "HTTP request refused: {e}");
+                        return;
+                    }
+                }
                 match tokio::io::copy_bidirectional(&mut stream, &mut tcp).await {
                     Ok((up, down)) => {
                         debug!(target: "gousse::i2ptunnel", tunnel = %name, up, down, "stream done")
@@ -204,6 +352,42 @@ pub fn resolve_static(destination: &str) -> Result<Hash, String> {
 #[cfg(test)]
 mod test {
     use super::*;
+
+    #[test]
+    fn http_server_tunnels_rewrite_the_first_head_as_i2pd() {
+        let from = i2p_wire::DestinationKeys::generate().destination().clone();
+        let req = b"GET /x?y HTTP/1.1\r\nHost: site.i2p\r\nKeep-Alive: 300\r\nX-I2P-DestB32: forged\r\nAccept: */*\r\n\r\nbody";
+        assert_eq!(
+            rewrite_server_request(&req[..20], &from, "127.0.0.1"),
+            Ok(None)
+        );
+        let (head, used) = rewrite_server_request(req, &from, "127.0.0.1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(&req[used..], b"body");
+        let head = String::from_utf8(head).unwrap();
+        assert!(
+            head.starts_with("GET /x?y HTTP/1.1\r\nHost: 127.0.0.1\r\n"),
+            "{head}"
+        );
+        assert!(
+            !head.contains("Keep-Alive") && !head.contains("forged"),
+            "{head}"
+        );
+        assert!(
+            head.contains("Accept: */*\r\nConnection: close\r\n"),
+            "{head}"
+        );
+        assert!(head.contains(&format!("X-I2P-DestB32: {}\r\n", from.b32_address())));
+        assert!(head.contains(&format!("X-I2P-DestB64: {}\r\n", from.to_base64())));
+        assert!(head.ends_with("\r\n\r\n"));
+        let ws = b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+        let (head, _) = rewrite_server_request(ws, &from, "h").unwrap().unwrap();
+        assert!(String::from_utf8(head)
+            .unwrap()
+            .contains("Connection: Upgrade\r\n"));
+        assert!(rewrite_server_request(b"\x00\x01garbage\r\n\r\n", &from, "h").is_err());
+    }
 
     #[test]
     fn client_destinations_resolve_or_say_why_not() {

@@ -15,10 +15,12 @@ mod counters;
 pub mod destinations;
 pub mod i2ptunnel;
 pub mod keys;
+pub mod naming;
 pub mod our_info;
 pub mod peers;
 mod persist;
 pub mod proxies;
+pub mod sam;
 pub mod status;
 pub mod stream_io;
 mod transport;
@@ -101,6 +103,7 @@ pub struct Router {
     router_hash: Hash,
     ntcp2_addr: SocketAddr,
     handle: i2ptunnel::RouterHandle,
+    book: naming::SharedBook,
 }
 
 impl std::fmt::Debug for Router {
@@ -304,16 +307,29 @@ impl Router {
             tunnels,
         });
         let (cmd_tx, cmd_rx) = mpsc::channel(8);
-        let proxy_sockets = proxies::ProxySockets::bind(
-            config.http_proxy,
-            config.socks_proxy,
-            &data_dir.join(NETDB_FILE),
-        )
-        .await?;
+        let proxy_sockets =
+            proxies::ProxySockets::bind(config.http_proxy, config.socks_proxy).await?;
+        let book = naming::open(&data_dir, &data_dir.join(NETDB_FILE))?;
+        let subscriptions: Vec<String> = match &config.subscriptions {
+            Some(list) => list.clone(),
+            None if config.net_id == config::MAIN_NET_ID => naming::DEFAULT_SUBSCRIPTIONS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            None => Vec::new(),
+        };
+        naming::subscribe(&book, &subscriptions);
+        let handle = i2ptunnel::RouterHandle::new(cmd_tx.clone());
+        let sam_server = match config.sam {
+            Some(addr) => Some(sam::bind(addr, handle.clone(), book.clone()).await?),
+            None => None,
+        };
         let core_task = tokio::spawn(core.run(ev_rx, cmd_rx));
         let listener_task = tokio::spawn(transport::run_listener(listener, ctx));
-        let handle = i2ptunnel::RouterHandle::new(cmd_tx.clone());
         let mut tasks = vec![core_task, listener_task];
+        if let Some(server) = sam_server {
+            tasks.push(sam::spawn(server));
+        }
         for (spec, def, listener) in destinations {
             let name = spec.name.clone();
             let Some(d) = handle.add_destination(spec).await else {
@@ -321,12 +337,18 @@ impl Router {
             };
             info!(target: "gousse::router", tunnel = %name, b32 = %d.b32, "tunnel destination running");
             match (def.kind, listener) {
-                (tunnels_conf::TunnelKind::Server { host, port, .. }, _) => {
+                (
+                    tunnels_conf::TunnelKind::Server {
+                        host, port, http, ..
+                    },
+                    _,
+                ) => {
                     tasks.push(i2ptunnel::spawn_server(
                         handle.clone(),
                         d.id,
                         name,
                         SocketAddr::new(host, port),
+                        http,
                     ));
                 }
                 (
@@ -352,7 +374,9 @@ impl Router {
                 _ => {}
             }
         }
-        if let Some(sockets) = proxy_sockets {
+        // One client destination for the proxies and the address book's feeds, as
+        // i2pd's shared local destination.
+        if proxy_sockets.is_some() || !subscriptions.is_empty() {
             let len = config.proxy_tunnel_length.min(7);
             let spec = destinations::DestinationSpec {
                 name: "proxies".into(),
@@ -365,7 +389,16 @@ impl Router {
                 publish: false,
             };
             if let Some(d) = handle.add_destination(spec).await {
-                tasks.extend(sockets.spawn(handle.clone(), d.id));
+                if let Some(sockets) = proxy_sockets {
+                    tasks.extend(sockets.spawn(handle.clone(), d.id, book.clone()));
+                }
+                if !subscriptions.is_empty() {
+                    tasks.push(naming::spawn_subscriptions(
+                        book.clone(),
+                        handle.clone(),
+                        d.id,
+                    ));
+                }
             }
         }
         info!(target: "gousse::router", ntcp2 = %bind, published = ?published_addr, "router running");
@@ -375,6 +408,7 @@ impl Router {
             commands: cmd_tx,
             tasks: Mutex::new(tasks),
             handle,
+            book,
             router_hash: our_hash,
             ntcp2_addr: published_addr.unwrap_or(bind),
         })
@@ -402,6 +436,11 @@ impl Router {
     /// existing ones drain until they expire.
     pub async fn set_transit_limits(&self, limits: TransitLimits) {
         let _ = self.commands.send(CoreCmd::SetTransitLimits(limits)).await;
+    }
+
+    /// The address book.
+    pub fn address_book(&self) -> naming::SharedBook {
+        self.book.clone()
     }
 
     /// A handle to the router's destinations and streams, for proxies, SAM and

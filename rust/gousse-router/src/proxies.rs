@@ -89,16 +89,13 @@ impl I2pBackend for ProxyBackend {
 pub(crate) struct ProxySockets {
     http: Option<TcpListener>,
     socks: Option<TcpListener>,
-    book: AddressBook,
 }
 
 impl ProxySockets {
-    /// Binds the proxies that have an address and opens the address book; `None`
-    /// when no proxy is configured.
+    /// Binds the proxies that have an address; `None` when no proxy is configured.
     pub(crate) async fn bind(
         http: Option<SocketAddr>,
         socks: Option<SocketAddr>,
-        store: &std::path::Path,
     ) -> Result<Option<Self>, crate::StartError> {
         if http.is_none() && socks.is_none() {
             return Ok(None);
@@ -115,17 +112,17 @@ impl ProxySockets {
         Ok(Some(Self {
             http: bind(http).await?,
             socks: bind(socks).await?,
-            book: AddressBook::new(gousse_store::Store::open(store)?),
         }))
     }
 
     /// Serves the proxies, their streams from destination `dest`.
-    pub(crate) fn spawn(self, handle: RouterHandle, dest: u32) -> Vec<JoinHandle<()>> {
-        let backend = Arc::new(ProxyBackend::new(
-            handle,
-            dest,
-            Arc::new(Mutex::new(self.book)),
-        ));
+    pub(crate) fn spawn(
+        self,
+        handle: RouterHandle,
+        dest: u32,
+        book: Arc<Mutex<AddressBook>>,
+    ) -> Vec<JoinHandle<()>> {
+        let backend = Arc::new(ProxyBackend::new(handle, dest, book));
         let mut tasks = Vec::new();
         if let Some(l) = self.http {
             info!(target: "gousse::proxy", addr = ?l.local_addr().ok(), "HTTP proxy listening");

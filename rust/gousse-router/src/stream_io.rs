@@ -155,26 +155,51 @@ impl StreamShared {
 /// Shutting down the writing side sends CLOSE; dropping it closes the stream.
 pub struct I2pStream {
     shared: Arc<StreamShared>,
-    /// The remote destination's hash.
-    remote: i2p_wire::Hash,
+    /// The remote destination.
+    remote: i2p_wire::Destination,
+    /// I2P ports: ours, the remote's.
+    ports: (u16, u16),
 }
 
 impl std::fmt::Debug for I2pStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("I2pStream")
-            .field("remote", &self.remote)
+            .field("remote", &self.remote.hash())
             .finish_non_exhaustive()
     }
 }
 
 impl I2pStream {
-    pub(crate) fn new(shared: Arc<StreamShared>, remote: i2p_wire::Hash) -> Self {
-        Self { shared, remote }
+    pub(crate) fn new(
+        shared: Arc<StreamShared>,
+        remote: i2p_wire::Destination,
+        ports: (u16, u16),
+    ) -> Self {
+        Self {
+            shared,
+            remote,
+            ports,
+        }
     }
 
-    /// The destination at the other end.
+    /// Our I2P port of this stream.
+    pub fn local_port(&self) -> u16 {
+        self.ports.0
+    }
+
+    /// The remote's I2P port of this stream.
+    pub fn remote_port(&self) -> u16 {
+        self.ports.1
+    }
+
+    /// The hash of the destination at the other end.
     pub fn remote(&self) -> i2p_wire::Hash {
-        self.remote
+        self.remote.hash()
+    }
+
+    /// The destination at the other end (authenticated by its signed SYN).
+    pub fn remote_destination(&self) -> &i2p_wire::Destination {
+        &self.remote
     }
 }
 
@@ -288,7 +313,8 @@ mod test {
         let shared = StreamShared::new(Arc::new(move || {
             c.fetch_add(1, Ordering::SeqCst);
         }));
-        let s = I2pStream::new(shared.clone(), i2p_wire::Hash([1; 32]));
+        let remote = i2p_wire::DestinationKeys::generate().destination().clone();
+        let s = I2pStream::new(shared.clone(), remote, (0, 0));
         (shared, s, count)
     }
 

@@ -42,17 +42,20 @@ pub trait SamStream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
     /// The full destination at the other end (written on the ACCEPT / FORWARD line).
     fn remote_destination(&self) -> Destination;
     /// The remote's I2CP port (FROM_PORT of an accepted stream); 0 if unknown.
-    fn from_port(&self) -> u16 {
+    fn remote_port(&self) -> u16 {
         0
     }
     /// Our I2CP port the remote connected to (TO_PORT of an accepted stream, used to
     /// route it to a PRIMARY's subsession); 0 if unknown.
-    fn to_port(&self) -> u16 {
+    fn local_port(&self) -> u16 {
         0
     }
 }
 
 /// Who sent a received datagram.
+// A datagram is handled one at a time; boxing the destination would only make the
+// backend's code noisier.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DatagramFrom {
     /// A raw datagram (protocol 18 or any other non-repliable protocol): nobody.

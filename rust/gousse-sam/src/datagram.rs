@@ -87,7 +87,8 @@ pub fn parse_udp(packet: &[u8]) -> Result<(UdpHeader, &[u8]), UdpHeaderError> {
         let bad = |key: &'static str| UdpHeaderError::Option(key);
         match k {
             "FROM_PORT" => {
-                h.from_port = Some(parse_decimal(v, "UDP", "FROM_PORT").map_err(|_| bad("FROM_PORT"))?)
+                h.from_port =
+                    Some(parse_decimal(v, "UDP", "FROM_PORT").map_err(|_| bad("FROM_PORT"))?)
             }
             "TO_PORT" => {
                 h.to_port = Some(parse_decimal(v, "UDP", "TO_PORT").map_err(|_| bad("TO_PORT"))?)
@@ -174,13 +175,19 @@ mod test {
     #[test]
     fn udp_header() {
         let (h, p) = parse_udp(b"3.0 nick dest\nhello").unwrap();
-        assert_eq!((h.nickname.as_str(), h.destination.as_str()), ("nick", "dest"));
+        assert_eq!(
+            (h.nickname.as_str(), h.destination.as_str()),
+            ("nick", "dest")
+        );
         assert_eq!(p, b"hello");
         let (h, p) =
             parse_udp(b"3.3 Nick x.i2p FROM_PORT=5 TO_PORT=6 PROTOCOL=200 SEND_TAGS=3\r\n\n")
                 .unwrap();
         assert_eq!(h.nickname, "Nick", "nickname keeps its case");
-        assert_eq!((h.from_port, h.to_port, h.protocol), (Some(5), Some(6), Some(200)));
+        assert_eq!(
+            (h.from_port, h.to_port, h.protocol),
+            (Some(5), Some(6), Some(200))
+        );
         assert_eq!(p, b"\n");
         for bad in [
             &b"3.0 nick dest"[..],
@@ -209,7 +216,10 @@ mod test {
             payload: b"hi".to_vec(),
         };
         let out = forward_packet(&dg, Version::V3_3, false);
-        assert_eq!(out, format!("{} FROM_PORT=1 TO_PORT=2\nhi", d.to_base64()).into_bytes());
+        assert_eq!(
+            out,
+            format!("{} FROM_PORT=1 TO_PORT=2\nhi", d.to_base64()).into_bytes()
+        );
         let out = forward_packet(&dg, Version::V3_1, false);
         assert_eq!(out, format!("{}\nhi", d.to_base64()).into_bytes());
         let raw = ReceivedDatagram {

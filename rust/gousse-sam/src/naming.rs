@@ -2,7 +2,7 @@
 //! addresses, address book host names and `ME` (samv3.md, "Host Name Lookup", and the
 //! `$destination` notes of STREAM CONNECT and the datagram header).
 
-use i2p_wire::{Destination, Hash, Readable};
+use i2p_wire::{Destination, Hash};
 
 use crate::backend::SamBackend;
 use crate::reply::ResultCode;
@@ -14,6 +14,7 @@ pub(crate) type NameError = (ResultCode, String);
 const B32_LEN: usize = 52;
 
 /// What a name designates before any network lookup.
+#[allow(clippy::large_enum_variant)] // short-lived, one per command
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Name {
     /// A full base64 destination.
@@ -55,7 +56,10 @@ pub(crate) fn parse_destination(b64: &str) -> Result<Destination, NameError> {
             format!("not a destination, b32 address or .i2p name: {e}"),
         )
     })?;
-    Destination::from_bytes(&bytes)
+    // Like Java I2P and i2pd, read the destination at the start and ignore what
+    // follows: clients pass the SESSION STATUS private key blob as a destination.
+    i2p_wire::Reader::new(&bytes)
+        .extract::<Destination>()
         .map_err(|e| (ResultCode::InvalidKey, format!("not a destination: {e}")))
 }
 
@@ -68,11 +72,10 @@ pub(crate) async fn resolve_hash<B: SamBackend>(
     match classify(name)? {
         Name::Full(d) => Ok(d.hash()),
         Name::B32(h) => Ok(h),
-        Name::Host(h) => backend
-            .address_book(&h)
-            .await
-            .map(|d| d.hash())
-            .ok_or((ResultCode::KeyNotFound, format!("{h} is not in the address book"))),
+        Name::Host(h) => backend.address_book(&h).await.map(|d| d.hash()).ok_or((
+            ResultCode::KeyNotFound,
+            format!("{h} is not in the address book"),
+        )),
     }
 }
 
@@ -102,10 +105,10 @@ pub(crate) async fn lookup<B: SamBackend>(
                 Err(e) => Err((ResultCode::KeyNotFound, e.to_string())),
             }
         }
-        Name::Host(h) => backend
-            .address_book(&h)
-            .await
-            .ok_or((ResultCode::KeyNotFound, format!("{h} is not in the address book"))),
+        Name::Host(h) => backend.address_book(&h).await.ok_or((
+            ResultCode::KeyNotFound,
+            format!("{h} is not in the address book"),
+        )),
     }
 }
 
@@ -119,6 +122,12 @@ mod test {
         let keys = DestinationKeys::generate();
         let d = keys.destination().clone();
         assert_eq!(classify(&d.to_base64()), Ok(Name::Full(d.clone())));
+        let blob = i2p_wire::base64::encode(&keys.to_bytes());
+        assert_eq!(
+            classify(&blob),
+            Ok(Name::Full(d.clone())),
+            "a private key blob names its destination"
+        );
         assert_eq!(classify(&d.b32_address()), Ok(Name::B32(d.hash())));
         assert_eq!(
             classify(&d.b32_address().to_ascii_uppercase()),

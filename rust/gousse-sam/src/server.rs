@@ -23,9 +23,9 @@ use crate::backend::{
     PROTO_DATAGRAM2, PROTO_DATAGRAM3, PROTO_RAW,
 };
 use crate::command::{
-    Command, DestinationSpec, PortOptions, SessionAdd, SessionCreate, SignatureType,
-    StreamAccept, StreamConnect, StreamForward, Style, FORBIDDEN_RAW_PROTOCOLS,
-    MAX_RAW_DATAGRAM, MAX_REPLIABLE_DATAGRAM,
+    Command, DestinationSpec, PortOptions, SessionAdd, SessionCreate, SignatureType, StreamAccept,
+    StreamConnect, StreamForward, Style, FORBIDDEN_RAW_PROTOCOLS, MAX_RAW_DATAGRAM,
+    MAX_REPLIABLE_DATAGRAM,
 };
 use crate::datagram::{control_message, forward_packet, parse_udp};
 use crate::error::ParseError;
@@ -190,6 +190,7 @@ impl Drop for AbortOnDrop {
 }
 
 /// What woke the command loop.
+#[allow(clippy::large_enum_variant)] // short-lived, one per wake-up
 enum Event {
     Line(Result<Vec<u8>, ReadError>),
     Datagram(Option<ReceivedDatagram>),
@@ -240,9 +241,7 @@ fn family_prefix(raw: &[u8]) -> &'static str {
 fn backend_result(e: &BackendError) -> ResultCode {
     match e {
         BackendError::DuplicateDestination => ResultCode::DuplicatedDest,
-        BackendError::PeerNotFound(_) | BackendError::CantReachPeer(_) => {
-            ResultCode::CantReachPeer
-        }
+        BackendError::PeerNotFound(_) | BackendError::CantReachPeer(_) => ResultCode::CantReachPeer,
         BackendError::Timeout(_) => ResultCode::Timeout,
         _ => ResultCode::I2pError,
     }
@@ -272,8 +271,8 @@ fn destination_line<S: SamStream>(stream: &S, version: Version) -> String {
     if version >= Version::V3_2 {
         line.push_str(&format!(
             " FROM_PORT={} TO_PORT={}",
-            stream.from_port(),
-            stream.to_port()
+            stream.remote_port(),
+            stream.local_port()
         ));
     }
     line.push('\n');
@@ -448,14 +447,22 @@ where
         // HELLO first (samv3.md, "SAM Connection Handshake").
         let line = match tokio::time::timeout(timeout, self.next_line()).await {
             Err(_) => {
-                self.write(&error_line("HELLO REPLY", ResultCode::I2pError, "timeout waiting for HELLO"))
-                    .await;
+                self.write(&error_line(
+                    "HELLO REPLY",
+                    ResultCode::I2pError,
+                    "timeout waiting for HELLO",
+                ))
+                .await;
                 return;
             }
             Ok(Err(ReadError::Closed)) => return,
             Ok(Err(ReadError::Parse(e))) => {
-                self.write(&error_line("HELLO REPLY", ResultCode::I2pError, &e.to_string()))
-                    .await;
+                self.write(&error_line(
+                    "HELLO REPLY",
+                    ResultCode::I2pError,
+                    &e.to_string(),
+                ))
+                .await;
                 return;
             }
             Ok(Ok(l)) => l,
@@ -472,8 +479,12 @@ where
                 return;
             }
             Err(e) => {
-                self.write(&error_line("HELLO REPLY", ResultCode::I2pError, &e.to_string()))
-                    .await;
+                self.write(&error_line(
+                    "HELLO REPLY",
+                    ResultCode::I2pError,
+                    &e.to_string(),
+                ))
+                .await;
                 return;
             }
         };
@@ -540,11 +551,18 @@ where
                 Ok(l) => l,
                 Err(ReadError::Closed) => return,
                 Err(ReadError::Parse(e)) => {
-                    self.write(&error_line("SESSION STATUS", e.result_code(), &e.to_string()))
-                        .await;
+                    self.write(&error_line(
+                        "SESSION STATUS",
+                        e.result_code(),
+                        &e.to_string(),
+                    ))
+                    .await;
                     return;
                 }
             };
+            if line.iter().all(|b| b.is_ascii_whitespace()) {
+                continue;
+            }
             match self.command(&line).await {
                 Flow::Continue => {}
                 Flow::Close => return,
@@ -558,32 +576,49 @@ where
             Ok(c) => c,
             Err(e) => {
                 debug!(error = %e, "SAM: bad command");
-                self.write(&error_line(family_prefix(line), e.result_code(), &e.to_string()))
-                    .await;
+                self.write(&error_line(
+                    family_prefix(line),
+                    e.result_code(),
+                    &e.to_string(),
+                ))
+                .await;
                 return Flow::Close;
             }
         };
         match cmd {
             Command::Hello(_) => {
-                self.write(&error_line("HELLO REPLY", ResultCode::I2pError, "HELLO already done"))
-                    .await;
+                self.write(&error_line(
+                    "HELLO REPLY",
+                    ResultCode::I2pError,
+                    "HELLO already done",
+                ))
+                .await;
                 Flow::Close
             }
             Command::SessionCreate(sc) => self.session_create(sc).await,
             Command::SessionAdd(sa) => self.session_add(sa).await,
             Command::SessionRemove(sr) => self.session_remove(&sr.id).await,
+            Command::StreamConnect(_) | Command::StreamAccept(_) | Command::StreamForward(_)
+                if self.owned.is_some() =>
+            {
+                // Not closed: that would end the session.
+                let m = "STREAM commands go on a new socket, not the session's control socket";
+                self.flow(error_line("STREAM STATUS", ResultCode::I2pError, m))
+                    .await
+            }
             Command::StreamConnect(c) => self.stream_connect(c).await,
             Command::StreamAccept(a) => self.stream_accept(a).await,
             Command::StreamForward(f) => self.stream_forward(f).await,
             Command::DatagramSend(d) => {
-                self.control_send(false, &d.destination, d.size, d.ports).await
+                self.control_send(false, &d.destination, d.size, d.ports)
+                    .await
             }
-            Command::RawSend(r) => self.control_send(true, &r.destination, r.size, r.ports).await,
+            Command::RawSend(r) => {
+                self.control_send(true, &r.destination, r.size, r.ports)
+                    .await
+            }
             Command::NamingLookup(n) => {
-                let me = self
-                    .owned
-                    .as_ref()
-                    .map(|o| o.dest.destination.clone());
+                let me = self.owned.as_ref().map(|o| o.dest.destination.clone());
                 let shared = self.shared.clone();
                 let r = naming::lookup(&*shared.backend, &n.name, me.as_ref(), |h| {
                     lock(&shared.registry).local_destination(h)
@@ -626,8 +661,12 @@ where
             Command::Pong { .. } => Flow::Continue,
             Command::Quit => Flow::Close,
             Command::Help => {
-                self.write(&error_line("SESSION STATUS", ResultCode::I2pError, "HELP is not supported"))
-                    .await;
+                self.write(&error_line(
+                    "SESSION STATUS",
+                    ResultCode::I2pError,
+                    "HELP is not supported",
+                ))
+                .await;
                 Flow::Continue
             }
         }
@@ -645,7 +684,8 @@ where
     /// Answers an error on the SESSION STATUS line; a socket with a session stays open
     /// (closing it would end the session), others close.
     async fn session_error(&mut self, result: ResultCode, message: &str) -> Flow {
-        self.write(&error_line("SESSION STATUS", result, message)).await;
+        self.write(&error_line("SESSION STATUS", result, message))
+            .await;
         if self.owned.is_some() {
             Flow::Continue
         } else {
@@ -952,12 +992,6 @@ where
 
     /// The STREAM session `id`, or the error to answer.
     fn stream_session(&self, id: &str) -> Result<Arc<Session<B::Stream>>, (ResultCode, String)> {
-        if self.owned.is_some() {
-            return Err((
-                ResultCode::I2pError,
-                "STREAM commands go on a new socket, not the session's control socket".into(),
-            ));
-        }
         let reg = lock(&self.shared.registry);
         match reg.sessions.get(id) {
             None => Err((ResultCode::InvalidId, format!("no session {id}"))),
@@ -966,14 +1000,18 @@ where
                 ResultCode::I2pError,
                 "use a STREAM subsession ID, not the PRIMARY's".into(),
             )),
-            Some(_) => Err((ResultCode::I2pError, format!("session {id} is not a STREAM session"))),
+            Some(_) => Err((
+                ResultCode::I2pError,
+                format!("session {id} is not a STREAM session"),
+            )),
         }
     }
 
     /// Writes a STREAM STATUS error (unless silent) and closes.
     async fn stream_error(&mut self, silent: bool, result: ResultCode, message: &str) -> Flow {
         if !silent {
-            self.write(&error_line("STREAM STATUS", result, message)).await;
+            self.write(&error_line("STREAM STATUS", result, message))
+                .await;
         }
         Flow::Close
     }
@@ -986,14 +1024,20 @@ where
         let Some(slot) = StreamSlot::acquire(&session, self.shared.config.max_streams_per_session)
         else {
             return self
-                .stream_error(c.silent, ResultCode::I2pError, "too many streams on this session")
+                .stream_error(
+                    c.silent,
+                    ResultCode::I2pError,
+                    "too many streams on this session",
+                )
                 .await;
         };
         let backend = self.shared.backend.clone();
         let remote = match naming::resolve_hash(&*backend, &c.destination).await {
             Ok(h) => h,
             Err((ResultCode::KeyNotFound, m)) => {
-                return self.stream_error(c.silent, ResultCode::CantReachPeer, &m).await
+                return self
+                    .stream_error(c.silent, ResultCode::CantReachPeer, &m)
+                    .await
             }
             Err((r, m)) => return self.stream_error(c.silent, r, &m).await,
         };
@@ -1021,11 +1065,11 @@ where
                 return Flow::Close;
             }
         }
-        self.into_pipe(stream, session, slot).await
+        self.pipe_to(stream, session, slot).await
     }
 
     /// Hands the socket over to the stream.
-    async fn into_pipe(
+    async fn pipe_to(
         &mut self,
         stream: B::Stream,
         session: Arc<Session<B::Stream>>,
@@ -1046,14 +1090,21 @@ where
         let Some(slot) = StreamSlot::acquire(&session, self.shared.config.max_streams_per_session)
         else {
             return self
-                .stream_error(a.silent, ResultCode::I2pError, "too many streams on this session")
+                .stream_error(
+                    a.silent,
+                    ResultCode::I2pError,
+                    "too many streams on this session",
+                )
                 .await;
         };
         let (tx, mut rx) = oneshot::channel();
         let ready = {
             let mut st = lock(&session.accept);
             if st.forward.is_some() {
-                Err((ResultCode::I2pError, "a STREAM FORWARD is active on this session"))
+                Err((
+                    ResultCode::I2pError,
+                    "a STREAM FORWARD is active on this session",
+                ))
             } else if let Some(s) = st.take_backlog(Instant::now()) {
                 Ok(Some(s))
             } else {
@@ -1062,7 +1113,10 @@ where
                     // "Prior to 3.2, concurrent accepts would fail with ALREADY_ACCEPTING."
                     Err((ResultCode::AlreadyAccepting, "an ACCEPT is already pending"))
                 } else if pending >= self.shared.config.max_pending_accepts {
-                    Err((ResultCode::I2pError, "too many pending ACCEPTs on this session"))
+                    Err((
+                        ResultCode::I2pError,
+                        "too many pending ACCEPTs on this session",
+                    ))
                 } else {
                     st.waiters.push_back(tx);
                     Ok(None)
@@ -1113,7 +1167,7 @@ where
                 return Flow::Close;
             }
         }
-        self.into_pipe(stream, session, slot).await
+        self.pipe_to(stream, session, slot).await
     }
 
     async fn stream_forward(&mut self, f: StreamForward) -> Flow {
@@ -1202,7 +1256,9 @@ fn check_signature_type(t: Option<SignatureType>) -> Result<(), String> {
         None | Some(SignatureType::EDDSA_SHA512_ED25519) => Ok(()),
         Some(t) => Err(format!(
             "SIGNATURE_TYPE {} is not supported: only 7 (EdDSA_SHA512_Ed25519)",
-            t.name().map(str::to_owned).unwrap_or_else(|| t.0.to_string())
+            t.name()
+                .map(str::to_owned)
+                .unwrap_or_else(|| t.0.to_string())
         )),
     }
 }
@@ -1261,7 +1317,7 @@ async fn stream_dispatch<B: SamBackend>(
     mut incoming: mpsc::Receiver<B::Stream>,
 ) {
     while let Some(stream) = incoming.recv().await {
-        let target = lock(&shared.registry).route_stream(&dest, stream.to_port());
+        let target = lock(&shared.registry).route_stream(&dest, stream.local_port());
         let Some(session) = target else {
             debug!("SAM: incoming stream for no STREAM session, dropped");
             continue;
@@ -1272,9 +1328,18 @@ async fn stream_dispatch<B: SamBackend>(
             match st.forward.clone() {
                 Some(f) => Some(f),
                 None => {
-                    while let (Some(s), Some(w)) = (stream.take(), st.waiters.pop_front()) {
-                        if let Err(back) = w.send(s) {
-                            stream = Some(back);
+                    // The oldest ACCEPT whose client is still there takes it.
+                    while let Some(s) = stream.take() {
+                        match st.waiters.pop_front() {
+                            Some(w) => {
+                                if let Err(back) = w.send(s) {
+                                    stream = Some(back);
+                                }
+                            }
+                            None => {
+                                stream = Some(s);
+                                break;
+                            }
                         }
                     }
                     if let Some(s) = stream.take() {
@@ -1339,7 +1404,11 @@ async fn datagram_dispatch<B: SamBackend>(
         }
         let target = lock(&shared.registry).route_datagram(&dest, dg.protocol, dg.to_port);
         let Some(session) = target else {
-            debug!(protocol = dg.protocol, port = dg.to_port, "SAM: datagram for no session");
+            debug!(
+                protocol = dg.protocol,
+                port = dg.to_port,
+                "SAM: datagram for no session"
+            );
             continue;
         };
         match &session.deliver {
@@ -1381,7 +1450,10 @@ async fn udp_loop<B: SamBackend>(shared: Arc<Shared<B>>, udp: Arc<UdpSocket>) {
                 continue;
             }
         };
-        let session = lock(&shared.registry).sessions.get(&header.nickname).cloned();
+        let session = lock(&shared.registry)
+            .sessions
+            .get(&header.nickname)
+            .cloned();
         let Some(session) = session else {
             debug!(%from, "SAM UDP: unknown session, datagram dropped");
             continue;

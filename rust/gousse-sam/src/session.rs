@@ -137,8 +137,13 @@ impl<S> Session<S> {
             Style::Raw => {
                 // "Incoming streaming traffic (protocol 6) will never be routed to a RAW
                 // subsession, even if its LISTEN_PROTCOL is 0."
-                ![PROTO_STREAMING, PROTO_DATAGRAM, PROTO_DATAGRAM2, PROTO_DATAGRAM3]
-                    .contains(&protocol)
+                ![
+                    PROTO_STREAMING,
+                    PROTO_DATAGRAM,
+                    PROTO_DATAGRAM2,
+                    PROTO_DATAGRAM3,
+                ]
+                .contains(&protocol)
                     && (self.primary.is_none()
                         || self.listen_protocol == 0
                         || self.listen_protocol == protocol)

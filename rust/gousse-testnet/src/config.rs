@@ -125,7 +125,11 @@ impl I2pdConfig {
         for off in ["bob", "i2cp", "i2pcontrol", "upnp"] {
             c.set(off, "enabled", "false");
         }
-        c.set("addressbook", "enabled", "false")
+        // i2pd 2.45.1's SAM bridge writes every peer of a stream into its address book
+        // (`InsertFullAddress`), whose storage only exists when the address book is
+        // enabled: with it off, the router crashes on the first SAM stream, either way.
+        // So a router with SAM keeps an address book, with nothing to fetch.
+        c.set("addressbook", "enabled", yes_no(s.sam_port.is_some()))
             .set("addressbook", "defaulturl", "")
             .set("addressbook", "subscriptions", "");
         c.set("limits", "transittunnels", "5000");
@@ -159,6 +163,11 @@ mod test {
         assert_eq!(c.get("ntcp2", "port"), Some("21003"));
         assert_eq!(c.get("ssu2", "published"), Some("true"));
         assert_eq!(c.get("sam", "port"), Some("17703"));
+        assert_eq!(
+            c.get("addressbook", "enabled"),
+            Some("true"),
+            "i2pd's SAM needs its address book"
+        );
         assert_eq!(c.get("httpproxy", "enabled"), Some("false"));
         let text = c.render();
         // Top-level keys first, then sections.

@@ -103,6 +103,11 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "ADDR")]
     pub(crate) socks_proxy: Option<SocketAddr>,
 
+    /// SAMv3 bridge, datagrams on the UDP port below it [default: 127.0.0.1:7656 on the
+    /// real network, off on others]
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) sam: Option<SocketAddr>,
+
     /// Client and server tunnels file, in i2pd's tunnels.conf form
     #[arg(long, value_name = "FILE")]
     pub(crate) tunnels: Option<PathBuf>,

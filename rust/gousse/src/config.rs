@@ -92,6 +92,8 @@ pub(crate) struct FileConfig {
     pub(crate) http_proxy_switch: Option<bool>,
     /// `socks_proxy = true/false` in `[router]`.
     pub(crate) socks_proxy_switch: Option<bool>,
+    /// `sam = true/false` in `[router]`.
+    pub(crate) sam_switch: Option<bool>,
 }
 
 /// Reads and parses a config file.
@@ -164,6 +166,7 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigEr
     };
     let http_proxy_switch = switch("http_proxy");
     let socks_proxy_switch = switch("socks_proxy");
+    let sam_switch = switch("sam");
 
     let mut router: RouterConfig = toml::Value::Table(table.clone())
         .try_into()
@@ -176,6 +179,7 @@ pub(crate) fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigEr
         log,
         http_proxy_switch,
         socks_proxy_switch,
+        sam_switch,
     })
 }
 
@@ -293,6 +297,13 @@ pub(crate) fn settings(args: &RunArgs, env_log: Option<String>) -> Result<Settin
         real_network,
         DEFAULT_SOCKS_PROXY,
     );
+    router.sam = proxy_address(
+        args.sam,
+        router.sam,
+        file.sam_switch,
+        real_network,
+        DEFAULT_SAM,
+    );
 
     let log = args
         .log
@@ -308,6 +319,8 @@ pub(crate) fn settings(args: &RunArgs, env_log: Option<String>) -> Result<Settin
 
 /// The HTTP proxy's address on a normal run.
 const DEFAULT_HTTP_PROXY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 4444);
+/// The SAM bridge's address on a normal run.
+const DEFAULT_SAM: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 7656);
 /// The SOCKS proxy's address on a normal run.
 const DEFAULT_SOCKS_PROXY: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 4447);
 
@@ -418,6 +431,7 @@ pub(crate) fn to_toml(settings: &Settings) -> Result<String, toml::ser::Error> {
     for (key, value) in [
         ("http_proxy", settings.router.http_proxy),
         ("socks_proxy", settings.router.socks_proxy),
+        ("sam", settings.router.sam),
     ] {
         if value.is_none() {
             router.insert(key.to_owned(), toml::Value::Boolean(false));
@@ -468,6 +482,7 @@ mod test {
             RouterConfig {
                 http_proxy: Some(DEFAULT_HTTP_PROXY),
                 socks_proxy: Some(DEFAULT_SOCKS_PROXY),
+                sam: Some(DEFAULT_SAM),
                 ..RouterConfig::default()
             },
             "the proxies are on for a normal run"
@@ -482,7 +497,10 @@ mod test {
             ..RunArgs::default()
         };
         let s = settings(&test_net, None).unwrap();
-        assert_eq!((s.router.http_proxy, s.router.socks_proxy), (None, None));
+        assert_eq!(
+            (s.router.http_proxy, s.router.socks_proxy, s.router.sam),
+            (None, None, None)
+        );
         let addr: SocketAddr = "127.0.0.1:14444".parse().unwrap();
         let given = RunArgs {
             net_id: Some(99),

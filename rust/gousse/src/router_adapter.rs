@@ -38,6 +38,20 @@ impl RouterHandle for Running {
         })
     }
 
+    fn hosts(&self) -> Option<(gousse_console::HostsSearch, gousse_console::HostsAdd)> {
+        use gousse_console::HostEntry;
+        use gousse_router::naming;
+        let entry = |(name, b32, source): naming::ShownEntry| HostEntry { name, b32, source };
+        let book = self.0.address_book();
+        let search: gousse_console::HostsSearch = Arc::new(move |needle, limit| {
+            naming::search(&book, &needle, limit).map(|v| v.into_iter().map(entry).collect())
+        });
+        let book = self.0.address_book();
+        let add: gousse_console::HostsAdd =
+            Arc::new(move |name, dest| naming::add_by_user(&book, &name, &dest).map(entry));
+        Some((search, add))
+    }
+
     async fn shutdown(self) {
         self.0.shutdown().await;
     }

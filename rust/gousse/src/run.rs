@@ -14,6 +14,10 @@ pub(crate) trait RouterHandle: Send + 'static {
     fn status_source(&self) -> StatusSource;
     /// Applies new transit limits at run time (the console's `POST /api/transit`).
     fn transit_control(&self) -> TransitControl;
+    /// The address book for the console's `/hosts` page, if the router has one.
+    fn hosts(&self) -> Option<(gousse_console::HostsSearch, gousse_console::HostsAdd)> {
+        None
+    }
     /// Graceful shutdown; returns when the router has stopped.
     fn shutdown(self) -> impl Future<Output = ()> + Send;
 }
@@ -80,11 +84,15 @@ pub(crate) async fn bind_console<R: RouterHandle>(
     addr: Option<SocketAddr>,
 ) -> Result<Option<Console>, ConsoleError> {
     match addr {
-        Some(addr) => Ok(Some(
-            Console::bind(addr, router.status_source())
+        Some(addr) => {
+            let console = Console::bind(addr, router.status_source())
                 .await?
-                .with_transit_control(router.transit_control()),
-        )),
+                .with_transit_control(router.transit_control());
+            Ok(Some(match router.hosts() {
+                Some((search, add)) => console.with_hosts(search, add),
+                None => console,
+            }))
+        }
         None => Ok(None),
     }
 }

@@ -29,14 +29,33 @@ fn printed_router(out: &Output) -> RouterConfig {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
     let mut top: toml::Table = toml::from_str(&stdout(out)).unwrap();
     let mut router = top.remove("router").unwrap();
-    // `console = false` is the file's spelling of "no console".
-    let no_console = router.get("console") == Some(&toml::Value::Boolean(false));
-    if no_console {
-        router.as_table_mut().unwrap().remove("console");
-    }
+    // `console = false` is the file's spelling of "no console"; the same for the
+    // proxies.
+    let mut off = |key: &str| {
+        let is_off = router.get(key) == Some(&toml::Value::Boolean(false));
+        if is_off {
+            router.as_table_mut().unwrap().remove(key);
+        }
+        is_off
+    };
+    let (no_console, no_http, no_socks, no_sam) = (
+        off("console"),
+        off("http_proxy"),
+        off("socks_proxy"),
+        off("sam"),
+    );
     let mut config: RouterConfig = router.try_into().unwrap();
     if no_console {
         config.console = None;
+    }
+    if no_http {
+        config.http_proxy = None;
+    }
+    if no_socks {
+        config.socks_proxy = None;
+    }
+    if no_sam {
+        config.sam = None;
     }
     config
 }
@@ -70,6 +89,10 @@ fn help_lists_every_option() {
         "--no-transit",
         "--max-transit-tunnels <N>",
         "--transit-share <KBPS>",
+        "--http-proxy <ADDR>",
+        "--socks-proxy <ADDR>",
+        "--tunnels <FILE>",
+        "--sam <ADDR>",
         "--print-config",
     ] {
         assert!(help.contains(option), "run --help lacks {option}:\n{help}");
@@ -105,8 +128,13 @@ fn config_example_is_a_valid_config() {
     let config = printed_router(&gousse(&["run", "--config", &path, "--print-config"]));
     assert_eq!(
         config,
-        RouterConfig::default(),
-        "the example shows the defaults"
+        RouterConfig {
+            http_proxy: Some("127.0.0.1:4444".parse().unwrap()),
+            socks_proxy: Some("127.0.0.1:4447".parse().unwrap()),
+            sam: Some("127.0.0.1:7656".parse().unwrap()),
+            ..RouterConfig::default()
+        },
+        "the example shows the defaults of a normal run"
     );
 }
 

@@ -194,7 +194,7 @@ impl OfflineSignature {
     }
 
     /// Reads one, the destination's signing type giving the signature length.
-    fn take_from(r: &mut Reader<'_>, destination_sig: SigningKeyType) -> Result<Self> {
+    pub(crate) fn take_from(r: &mut Reader<'_>, destination_sig: SigningKeyType) -> Result<Self> {
         r.scope("OfflineSignature", |r| {
             let expires = r.take_u32()?;
             let sig_type = SigningKeyType(r.take_u16()?);

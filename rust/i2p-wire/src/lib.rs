@@ -7,6 +7,7 @@ pub mod base32;
 pub mod base64;
 pub mod bytes;
 pub mod common;
+pub mod datagram;
 pub mod i2cp_payload;
 pub mod i2np;
 pub mod identity;

@@ -41,7 +41,13 @@ pub(crate) type LookupReply = oneshot::Sender<Result<LeaseSet2, LookupError>>;
 
 impl Core {
     /// Starts running a destination: its client pool, then its LeaseSet.
-    pub(crate) fn add_destination(&mut self, spec: DestinationSpec) -> DestinationInfo {
+    /// `None` if a destination with the same keys already runs.
+    pub(crate) fn add_destination(&mut self, spec: DestinationSpec) -> Option<DestinationInfo> {
+        let hash = spec.keys.destination().hash();
+        if self.dests.by_id.values().any(|d| d.hash() == hash) {
+            info!(target: "gousse::dest", name = %spec.name, "destination already running");
+            return None;
+        }
         let id = self.dests.next_id;
         self.dests.next_id += 1;
         let now_std = Instant::now().into_std();
@@ -61,7 +67,7 @@ impl Core {
         self.tunnels
             .handle_timeout(now_std, unix_ms(), &self.routers, &mut out);
         self.run_outs(out);
-        info
+        Some(info)
     }
 
     /// Stops running a destination; its tunnels expire at their hops.
@@ -97,7 +103,14 @@ impl Core {
             let Some(d) = self.dests.by_id.get_mut(&id) else {
                 continue;
             };
-            d.refresh(now_std, now_s, &leases);
+            let fresh = d.refresh(now_std, now_s, &leases);
+            if fresh {
+                // Streams and datagrams held until we had a LeaseSet can go now.
+                self.flush_waiting(id);
+            }
+            let Some(d) = self.dests.by_id.get_mut(&id) else {
+                continue;
+            };
             if !has_outbound {
                 continue;
             }

@@ -18,7 +18,11 @@ use i2p_garlic::ratchet::DestinationGarlic;
 use i2p_garlic::{Clove, DeliveryInstructions, PublicKey};
 use i2p_streaming::{Event, ManagerConfig, Ports, StreamId, StreamManager, Transmit};
 use i2p_tunnel::message::Delivery;
-use i2p_wire::i2cp_payload::{I2cpPayload, MAX_PAYLOAD_LEN, PROTOCOL_STREAMING};
+use i2p_wire::datagram::{Datagram1, Datagram2, Datagram3};
+use i2p_wire::i2cp_payload::{
+    I2cpPayload, MAX_PAYLOAD_LEN, PROTOCOL_DATAGRAM, PROTOCOL_DATAGRAM2, PROTOCOL_DATAGRAM3,
+    PROTOCOL_RAW, PROTOCOL_STREAMING,
+};
 use i2p_wire::i2np::{Data, DatabaseStore, Payload};
 use i2p_wire::{DestinationKeys, Hash, I2npMessage, LeaseSet2, MessageType};
 use tokio::sync::{mpsc, oneshot};
@@ -26,7 +30,7 @@ use tokio::time::Instant;
 use tracing::debug;
 
 use super::{random_msg_id, unix_ms, Core};
-use crate::destinations::ConnectError;
+use crate::destinations::{ConnectError, OutgoingDatagram, ReceivedDatagram};
 use crate::stream_io::{I2pStream, StreamShared};
 use crate::tunnels::PoolKey;
 
@@ -41,6 +45,8 @@ const MESSAGE_LIFETIME_MS: u64 = 60_000;
 
 /// What a local destination needs to talk end to end.
 pub(crate) struct DestRuntime {
+    /// Our destination's hash (Datagram2s are signed over it).
+    local: Hash,
     garlic: DestinationGarlic,
     streams: StreamManager,
     /// Application ends of streams.
@@ -49,8 +55,12 @@ pub(crate) struct DestRuntime {
     acceptor: Option<mpsc::Sender<I2pStream>>,
     /// Outbound streams waiting for the SYN reply.
     connecting: HashMap<StreamId, oneshot::Sender<Result<I2pStream, ConnectError>>>,
-    /// Packets waiting for a remote's LeaseSet.
-    waiting: HashMap<Hash, Vec<Transmit>>,
+    /// Payloads waiting for a remote's LeaseSet.
+    waiting: HashMap<Hash, Vec<I2cpPayload>>,
+    /// Payloads waiting for our own first LeaseSet.
+    held: Vec<(Hash, I2cpPayload)>,
+    /// Where received datagrams go (a SAM session, a UDP tunnel).
+    datagrams: Option<mpsc::Sender<ReceivedDatagram>>,
     /// When we last sent our LeaseSet to a remote, and which one (its `published`).
     leaseset_sent: HashMap<Hash, (Instant, u32)>,
     /// Remote destinations by their LeaseSet's X25519 key (who sent a garlic).
@@ -60,6 +70,7 @@ pub(crate) struct DestRuntime {
 impl DestRuntime {
     pub(crate) fn new(keys: &DestinationKeys) -> Self {
         Self {
+            local: keys.destination().hash(),
             garlic: DestinationGarlic::new(keys.encryption_key().clone()),
             streams: StreamManager::new(
                 keys.destination().clone(),
@@ -70,6 +81,8 @@ impl DestRuntime {
             acceptor: None,
             connecting: HashMap::new(),
             waiting: HashMap::new(),
+            held: Vec::new(),
+            datagrams: None,
             leaseset_sent: HashMap::new(),
             by_key: HashMap::new(),
         }
@@ -99,7 +112,7 @@ impl Core {
         &mut self,
         id: u32,
         ls: LeaseSet2,
-        port: u16,
+        (from_port, to_port): (u16, u16),
         reply: oneshot::Sender<Result<I2pStream, ConnectError>>,
     ) {
         let remote = ls.destination().clone();
@@ -116,8 +129,8 @@ impl Core {
             return;
         }
         let ports = Ports {
-            local: 0,
-            remote: port,
+            local: from_port,
+            remote: to_port,
         };
         match rt
             .streams
@@ -168,6 +181,7 @@ impl Core {
             }
         };
         let remote_key = incoming.remote;
+        tracing::trace!(target: "gousse::garlic", dest = id, kind = ?incoming.kind, blocks = incoming.blocks.len(), "garlic in");
         let cloves: Vec<Clove> = incoming.cloves().cloned().collect();
         // LeaseSets first: a bundled LeaseSet tells us who the sender is.
         for clove in &cloves {
@@ -237,8 +251,74 @@ impl Core {
                 },
                 &payload.data,
             ),
-            p => debug!(target: "gousse::streams", protocol = p, "payload protocol not handled"),
+            p => {
+                let dg = match datagram_in(p, payload.data, &rt.local, unix_ms()) {
+                    Ok(Some(d)) => d,
+                    Ok(None) => {
+                        debug!(target: "gousse::streams", protocol = p, "payload protocol not handled");
+                        return;
+                    }
+                    Err(e) => {
+                        debug!(target: "gousse::streams", protocol = p, "datagram refused: {e}");
+                        return;
+                    }
+                };
+                let dg = ReceivedDatagram {
+                    from_port: payload.source_port,
+                    to_port: payload.dest_port,
+                    ..dg
+                };
+                let delivered = rt
+                    .datagrams
+                    .as_ref()
+                    .is_some_and(|tx| tx.try_send(dg).is_ok());
+                if !delivered {
+                    debug!(target: "gousse::streams", dest = id, "datagram dropped: nobody listens or the queue is full");
+                }
+            }
         }
+    }
+
+    /// Datagrams to destination `id` go to `to` from now on.
+    pub(crate) fn listen_datagrams(&mut self, id: u32, to: mpsc::Sender<ReceivedDatagram>) {
+        if let Some(rt) = self.dests.runtime.get_mut(&id) {
+            rt.datagrams = Some(to);
+        }
+    }
+
+    /// Sends a datagram from destination `id`, signed as its protocol asks.
+    pub(crate) fn send_datagram(&mut self, id: u32, dg: OutgoingDatagram) {
+        let Some(d) = self.dests.by_id.get(&id) else {
+            return;
+        };
+        let keys = d.keys();
+        let data = match dg.protocol {
+            PROTOCOL_DATAGRAM => {
+                Datagram1::sign(keys.destination().clone(), keys.signing_key(), &dg.payload)
+            }
+            PROTOCOL_DATAGRAM2 => Datagram2::sign(
+                keys.destination().clone(),
+                keys.signing_key(),
+                &dg.to,
+                &dg.payload,
+            ),
+            PROTOCOL_DATAGRAM3 => Datagram3 {
+                from: keys.destination().hash(),
+                flags: i2p_wire::datagram::DG3_VERSION,
+                options: None,
+                payload: dg.payload,
+            }
+            .to_bytes(),
+            _ => dg.payload,
+        };
+        let payload = I2cpPayload {
+            protocol: dg.protocol,
+            source_port: dg.from_port,
+            dest_port: dg.to_port,
+            data,
+        };
+        self.send_payload(id, dg.to, payload);
+        self.flush_waiting(id);
     }
 
     /// The application touched stream `sid` of destination `id`.
@@ -324,20 +404,21 @@ impl Core {
                 match ev {
                     Event::Incoming(_) => {
                         while let Some(sid) = rt.streams.accept() {
-                            let remote = rt
-                                .streams
-                                .remote(sid)
-                                .map(|d| d.hash())
-                                .unwrap_or(Hash([0; 32]));
+                            let Some(remote) = rt.streams.remote(sid).cloned() else {
+                                continue;
+                            };
                             let shared = StreamShared::new(notify(sid));
-                            let stream = I2pStream::new(shared.clone(), remote);
+                            let remote_hash = remote.hash();
+                            let ports = rt.streams.ports(sid).unwrap_or_default();
+                            let stream =
+                                I2pStream::new(shared.clone(), remote, (ports.local, ports.remote));
                             let delivered = rt
                                 .acceptor
                                 .as_ref()
                                 .is_some_and(|a| a.try_send(stream).is_ok());
                             if delivered {
                                 rt.app.insert(sid, shared);
-                                debug!(target: "gousse::streams", dest = id, remote = %remote, "stream accepted");
+                                debug!(target: "gousse::streams", dest = id, remote = %remote_hash, "stream accepted");
                             } else {
                                 debug!(target: "gousse::streams", dest = id, "no listener: stream reset");
                                 let _ = rt.streams.reset(now, sid);
@@ -345,14 +426,15 @@ impl Core {
                         }
                     }
                     Event::Connected(sid) => {
+                        debug!(target: "gousse::streams", dest = id, ?sid, "stream connected");
                         if let Some(reply) = rt.connecting.remove(&sid) {
-                            let remote = rt
-                                .streams
-                                .remote(sid)
-                                .map(|d| d.hash())
-                                .unwrap_or(Hash([0; 32]));
+                            let Some(remote) = rt.streams.remote(sid).cloned() else {
+                                continue;
+                            };
                             let shared = StreamShared::new(notify(sid));
-                            let stream = I2pStream::new(shared.clone(), remote);
+                            let ports = rt.streams.ports(sid).unwrap_or_default();
+                            let stream =
+                                I2pStream::new(shared.clone(), remote, (ports.local, ports.remote));
                             if reply.send(Ok(stream)).is_ok() {
                                 rt.app.insert(sid, shared);
                             } else {
@@ -362,6 +444,7 @@ impl Core {
                     }
                     Event::Readable(sid) | Event::Writable(sid) => touched.push(sid),
                     Event::Closed { id: sid, reason } => {
+                        debug!(target: "gousse::streams", dest = id, ?sid, ?reason, "stream closed");
                         if let Some(reply) = rt.connecting.remove(&sid) {
                             let e = match reason {
                                 i2p_streaming::CloseReason::ResetByPeer => ConnectError::Reset,
@@ -405,16 +488,41 @@ impl Core {
         }
     }
 
-    /// Sends a streaming packet: to the remote's lease if we have its LeaseSet, else
-    /// after looking it up.
+    /// Sends a streaming packet.
     fn send_stream_packet(&mut self, id: u32, t: Transmit) {
-        let remote = t.remote;
+        let payload = I2cpPayload {
+            protocol: PROTOCOL_STREAMING,
+            source_port: t.ports.local,
+            dest_port: t.ports.remote,
+            data: t.payload,
+        };
+        self.send_payload(id, t.remote, payload);
+    }
+
+    /// Sends an I2CP payload to `remote`: at once if we have its LeaseSet, else after
+    /// looking it up (held, bounded, meanwhile).
+    pub(crate) fn send_payload(&mut self, id: u32, remote: Hash, payload: I2cpPayload) {
         let now_ms = unix_ms();
+        // Until our own LeaseSet exists the remote could not answer (and i2pd treats a
+        // SYN it could not answer as a duplicate when it comes again): hold it.
+        let ours_ready = self
+            .dests
+            .by_id
+            .get(&id)
+            .is_some_and(|d| d.leaseset().is_some());
         let have = self
             .dests
             .leasesets
             .get(&remote)
             .is_some_and(|ls| !ls.is_expired(now_ms));
+        if !ours_ready {
+            if let Some(rt) = self.dests.runtime.get_mut(&id) {
+                if rt.held.len() < MAX_WAITING_PER_REMOTE * 4 {
+                    rt.held.push((remote, payload));
+                }
+            }
+            return;
+        }
         if !have {
             let Some(rt) = self.dests.runtime.get_mut(&id) else {
                 return;
@@ -426,7 +534,7 @@ impl Core {
             }
             let list = rt.waiting.entry(remote).or_default();
             if list.len() < MAX_WAITING_PER_REMOTE {
-                list.push(t);
+                list.push(payload);
             }
             if !first {
                 return;
@@ -435,24 +543,24 @@ impl Core {
             self.lookup_leaseset(remote, tx);
             let notes = self.stream_notes.clone();
             tokio::spawn(async move {
-                // The lookup's end wakes the destination's streams, which send what
-                // waits (or drop it, if the lookup failed).
+                // The lookup's end wakes the destination, which sends what waits (or
+                // drops it, if the lookup failed).
                 let _ = rx.await;
                 let _ = notes.send((id, StreamId(0)));
             });
             return;
         }
-        let payload = I2cpPayload {
-            protocol: PROTOCOL_STREAMING,
-            source_port: t.ports.local,
-            dest_port: t.ports.remote,
-            data: t.payload,
-        };
+        // Streaming packets and raw data often do not compress; datagrams carrying a
+        // destination (with its padding) do.
+        let compress = matches!(
+            payload.protocol,
+            i2p_wire::i2cp_payload::PROTOCOL_DATAGRAM | i2p_wire::i2cp_payload::PROTOCOL_DATAGRAM2
+        );
         let data = I2npMessage::from_payload(
             random_msg_id(),
             now_ms + MESSAGE_LIFETIME_MS,
             &Payload::Data(Data {
-                data: payload.encode(false),
+                data: payload.encode(compress),
             }),
         );
         self.send_cloves(id, remote, vec![Clove::local(data)]);
@@ -461,11 +569,19 @@ impl Core {
     /// Sends what waited for `remote`'s LeaseSet (after a lookup ended).
     pub(crate) fn flush_waiting(&mut self, id: u32) {
         let now_ms = unix_ms();
+        if self
+            .dests
+            .by_id
+            .get(&id)
+            .is_none_or(|d| d.leaseset().is_none())
+        {
+            return;
+        }
         let Some(rt) = self.dests.runtime.get_mut(&id) else {
             return;
         };
+        let mut send: Vec<(Hash, I2cpPayload)> = std::mem::take(&mut rt.held);
         let ready: Vec<Hash> = rt.waiting.keys().copied().collect();
-        let mut send = Vec::new();
         for remote in ready {
             let known = self
                 .dests
@@ -476,13 +592,13 @@ impl Core {
             if known || !looking {
                 if let Some(list) = rt.waiting.remove(&remote) {
                     if known {
-                        send.extend(list);
+                        send.extend(list.into_iter().map(|p| (remote, p)));
                     }
                 }
             }
         }
-        for t in send {
-            self.send_stream_packet(id, t);
+        for (remote, payload) in send {
+            self.send_payload(id, remote, payload);
         }
     }
 
@@ -527,17 +643,24 @@ impl Core {
             });
             if due {
                 let store = DatabaseStore::lease_set2(&our_ls, None);
-                cloves.push(Clove::local(I2npMessage::from_payload(
-                    random_msg_id(),
-                    now_ms + MESSAGE_LIFETIME_MS,
-                    &Payload::DatabaseStore(store),
-                )));
+                // First, so that the remote knows where to answer before it reads
+                // the message (i2pd handles cloves in order).
+                cloves.insert(
+                    0,
+                    Clove::local(I2npMessage::from_payload(
+                        random_msg_id(),
+                        now_ms + MESSAGE_LIFETIME_MS,
+                        &Payload::DatabaseStore(store),
+                    )),
+                );
                 if rt.leaseset_sent.len() >= 4096 {
                     rt.leaseset_sent.clear();
                 }
                 rt.leaseset_sent.insert(remote, (now, our_ls.published()));
             }
         }
+        let kind = rt.garlic.next_kind(&PublicKey::from(key));
+        tracing::trace!(target: "gousse::garlic", dest = id, %remote, ?kind, cloves = cloves.len(), "garlic out");
         let body = match rt.garlic.encrypt(now_ms, &PublicKey::from(key), &cloves) {
             Ok(b) => b,
             Err(e) => {
@@ -588,4 +711,42 @@ impl Core {
             .filter_map(DestRuntime::poll_timeout)
             .min()
     }
+}
+
+/// A received datagram payload, parsed and (for Datagram1 and Datagram2) verified;
+/// `Ok(None)` for protocols that are not datagrams. Ports are filled by the caller.
+fn datagram_in(
+    protocol: u8,
+    data: Vec<u8>,
+    local: &Hash,
+    now_ms: u64,
+) -> Result<Option<ReceivedDatagram>, i2p_wire::Error> {
+    let (from, from_hash, payload) = match protocol {
+        PROTOCOL_RAW => (None, None, data),
+        PROTOCOL_DATAGRAM => {
+            let d = Datagram1::parse(&data)?;
+            d.verify()?;
+            let h = d.from.hash();
+            (Some(d.from), Some(h), d.payload)
+        }
+        PROTOCOL_DATAGRAM2 => {
+            let d = Datagram2::parse(&data)?;
+            d.verify(local, now_ms)?;
+            let h = d.from.hash();
+            (Some(d.from), Some(h), d.payload)
+        }
+        PROTOCOL_DATAGRAM3 => {
+            let d = Datagram3::parse(&data)?;
+            (None, Some(d.from), d.payload)
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(ReceivedDatagram {
+        protocol,
+        from,
+        from_hash,
+        from_port: 0,
+        to_port: 0,
+        payload,
+    }))
 }

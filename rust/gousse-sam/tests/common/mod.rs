@@ -16,7 +16,10 @@ use gousse_sam::{
     SessionOptions,
 };
 use i2p_wire::{Destination, DestinationKeys, Hash};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream, ReadBuf};
+use tokio::io::{
+    AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream,
+    ReadBuf,
+};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -30,13 +33,21 @@ pub struct FakeStream {
 }
 
 impl AsyncRead for FakeStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         Pin::new(&mut self.io).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for FakeStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.io).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -51,10 +62,10 @@ impl SamStream for FakeStream {
     fn remote_destination(&self) -> Destination {
         self.remote.clone()
     }
-    fn from_port(&self) -> u16 {
+    fn remote_port(&self) -> u16 {
         self.from_port
     }
-    fn to_port(&self) -> u16 {
+    fn local_port(&self) -> u16 {
         self.to_port
     }
 }
@@ -83,7 +94,10 @@ pub struct Fake {
 impl Fake {
     fn by_hash(&self, hash: Hash) -> Option<u32> {
         let st = self.state.lock().unwrap();
-        st.dests.iter().find(|(_, d)| d.destination.hash() == hash).map(|(id, _)| *id)
+        st.dests
+            .iter()
+            .find(|(_, d)| d.destination.hash() == hash)
+            .map(|(id, _)| *id)
     }
     pub fn running(&self) -> usize {
         self.state.lock().unwrap().dests.len()
@@ -93,14 +107,29 @@ impl Fake {
 impl SamBackend for Fake {
     type Stream = FakeStream;
 
-    async fn add_destination(&self, keys: DestinationKeys, options: SessionOptions) -> Result<u32, BackendError> {
+    async fn add_destination(
+        &self,
+        keys: DestinationKeys,
+        options: SessionOptions,
+    ) -> Result<u32, BackendError> {
         let mut st = self.state.lock().unwrap();
-        if st.dests.values().any(|d| d.destination == *keys.destination()) {
+        if st
+            .dests
+            .values()
+            .any(|d| d.destination == *keys.destination())
+        {
             return Err(BackendError::DuplicateDestination);
         }
         st.next_id += 1;
         let id = st.next_id;
-        st.dests.insert(id, FakeDest { destination: keys.destination().clone(), listener: None, datagrams: None });
+        st.dests.insert(
+            id,
+            FakeDest {
+                destination: keys.destination().clone(),
+                listener: None,
+                datagrams: None,
+            },
+        );
         st.added.push(options);
         Ok(id)
     }
@@ -111,21 +140,45 @@ impl SamBackend for Fake {
         st.removed.push(id);
     }
 
-    async fn connect(&self, id: u32, remote: Hash, from_port: u16, to_port: u16) -> Result<FakeStream, BackendError> {
-        let target = self.by_hash(remote).ok_or_else(|| BackendError::PeerNotFound("no such destination".into()))?;
+    async fn connect(
+        &self,
+        id: u32,
+        remote: Hash,
+        from_port: u16,
+        to_port: u16,
+    ) -> Result<FakeStream, BackendError> {
+        let target = self
+            .by_hash(remote)
+            .ok_or_else(|| BackendError::PeerNotFound("no such destination".into()))?;
         let (ours, listener, theirs) = {
             let st = self.state.lock().unwrap();
-            let ours = st.dests.get(&id).ok_or(BackendError::Closed)?.destination.clone();
+            let ours = st
+                .dests
+                .get(&id)
+                .ok_or(BackendError::Closed)?
+                .destination
+                .clone();
             let t = st.dests.get(&target).ok_or(BackendError::Closed)?;
             (ours, t.listener.clone(), t.destination.clone())
         };
-        let listener = listener.ok_or_else(|| BackendError::CantReachPeer("not listening".into()))?;
+        let listener =
+            listener.ok_or_else(|| BackendError::CantReachPeer("not listening".into()))?;
         let (a, b) = tokio::io::duplex(64 * 1024);
         listener
-            .send(FakeStream { io: b, remote: ours, from_port, to_port })
+            .send(FakeStream {
+                io: b,
+                remote: ours,
+                from_port,
+                to_port,
+            })
             .await
             .map_err(|_| BackendError::CantReachPeer("listener gone".into()))?;
-        Ok(FakeStream { io: a, remote: theirs, from_port: to_port, to_port: from_port })
+        Ok(FakeStream {
+            io: a,
+            remote: theirs,
+            from_port: to_port,
+            to_port: from_port,
+        })
     }
 
     async fn listen(&self, id: u32) -> Result<mpsc::Receiver<FakeStream>, BackendError> {
@@ -135,12 +188,30 @@ impl SamBackend for Fake {
         Ok(rx)
     }
 
-    async fn send_datagram(&self, id: u32, to: Hash, protocol: u8, from_port: u16, to_port: u16, payload: Vec<u8>) -> Result<(), BackendError> {
-        let target = self.by_hash(to).ok_or_else(|| BackendError::PeerNotFound("no such destination".into()))?;
+    async fn send_datagram(
+        &self,
+        id: u32,
+        to: Hash,
+        protocol: u8,
+        from_port: u16,
+        to_port: u16,
+        payload: Vec<u8>,
+    ) -> Result<(), BackendError> {
+        let target = self
+            .by_hash(to)
+            .ok_or_else(|| BackendError::PeerNotFound("no such destination".into()))?;
         let (ours, tx) = {
             let st = self.state.lock().unwrap();
-            let ours = st.dests.get(&id).ok_or(BackendError::Closed)?.destination.clone();
-            (ours, st.dests.get(&target).and_then(|d| d.datagrams.clone()))
+            let ours = st
+                .dests
+                .get(&id)
+                .ok_or(BackendError::Closed)?
+                .destination
+                .clone();
+            (
+                ours,
+                st.dests.get(&target).and_then(|d| d.datagrams.clone()),
+            )
         };
         let from = match protocol {
             PROTO_DATAGRAM | PROTO_DATAGRAM2 => DatagramFrom::Destination(ours),
@@ -148,7 +219,15 @@ impl SamBackend for Fake {
             _ => DatagramFrom::Anonymous,
         };
         if let Some(tx) = tx {
-            let _ = tx.send(ReceivedDatagram { from, from_port, to_port, protocol, payload }).await;
+            let _ = tx
+                .send(ReceivedDatagram {
+                    from,
+                    from_port,
+                    to_port,
+                    protocol,
+                    payload,
+                })
+                .await;
         }
         Ok(())
     }
@@ -162,7 +241,11 @@ impl SamBackend for Fake {
 
     async fn lookup_destination(&self, hash: Hash) -> Result<Option<Destination>, BackendError> {
         let st = self.state.lock().unwrap();
-        Ok(st.dests.values().find(|d| d.destination.hash() == hash).map(|d| d.destination.clone()))
+        Ok(st
+            .dests
+            .values()
+            .find(|d| d.destination.hash() == hash)
+            .map(|d| d.destination.clone()))
     }
 
     async fn address_book(&self, name: &str) -> Option<Destination> {
@@ -195,7 +278,9 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(addr: SocketAddr) -> Self {
-        Self { io: BufReader::new(TcpStream::connect(addr).await.unwrap()) }
+        Self {
+            io: BufReader::new(TcpStream::connect(addr).await.unwrap()),
+        }
     }
 
     /// Connected and past HELLO.
@@ -218,7 +303,10 @@ impl Client {
     /// The next line, without its `\n`.
     pub async fn line(&mut self) -> String {
         let mut s = String::new();
-        let n = tokio::time::timeout(WAIT, self.io.read_line(&mut s)).await.expect("no line in time").unwrap();
+        let n = tokio::time::timeout(WAIT, self.io.read_line(&mut s))
+            .await
+            .expect("no line in time")
+            .unwrap();
         assert!(n > 0, "connection closed while waiting for a line");
         s.trim_end_matches('\n').to_owned()
     }
@@ -230,16 +318,25 @@ impl Client {
 
     pub async fn exact(&mut self, n: usize) -> Vec<u8> {
         let mut b = vec![0; n];
-        tokio::time::timeout(WAIT, self.io.read_exact(&mut b)).await.expect("no data in time").unwrap();
+        tokio::time::timeout(WAIT, self.io.read_exact(&mut b))
+            .await
+            .expect("no data in time")
+            .unwrap();
         b
     }
 
     /// Asserts the bridge closes the socket (nothing more to read).
     pub async fn expect_closed(&mut self) {
         let mut rest = Vec::new();
-        let r = tokio::time::timeout(WAIT, self.io.read_to_end(&mut rest)).await.expect("socket not closed in time");
+        let r = tokio::time::timeout(WAIT, self.io.read_to_end(&mut rest))
+            .await
+            .expect("socket not closed in time");
         match r {
-            Ok(_) => assert!(rest.is_empty(), "unexpected data before close: {:?}", String::from_utf8_lossy(&rest)),
+            Ok(_) => assert!(
+                rest.is_empty(),
+                "unexpected data before close: {:?}",
+                String::from_utf8_lossy(&rest)
+            ),
             Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset),
         }
     }
@@ -255,7 +352,10 @@ pub fn value(line: &str, key: &str) -> Option<String> {
 pub async fn session(addr: SocketAddr, line: &str) -> (Client, String) {
     let mut c = Client::hello(addr).await;
     let r = c.ask(line).await;
-    assert!(r.starts_with("SESSION STATUS RESULT=OK DESTINATION="), "{r}");
+    assert!(
+        r.starts_with("SESSION STATUS RESULT=OK DESTINATION="),
+        "{r}"
+    );
     let me = c.ask("NAMING LOOKUP NAME=ME").await;
     let pubkey = value(&me, "VALUE").unwrap();
     (c, pubkey)
