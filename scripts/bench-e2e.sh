@@ -10,5 +10,5 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 cd "$ROOT"
 cargo build --release --locked -p gousse -p gousse-testnet --bin gousse --bin bench-e2e
-exec unshare --user --map-root-user --net --pid --fork --kill-child -- \
+exec unshare --user --map-root-user --net --pid --fork --kill-child --mount-proc -- \
     env GOUSSE_TESTNET_NETNS=1 "$TARGET/release/bench-e2e" --gousse "$TARGET/release/gousse" "$@"

@@ -127,15 +127,27 @@ fn serve(addr: SocketAddr, big: Arc<Vec<u8>>) -> Result<(), String> {
     Ok(())
 }
 
-/// curl through `proxy`; true on success.
+/// curl through `proxy`; true on success (curl's complaint printed otherwise).
 fn curl(proxy: &str, url: &str, timeout: Duration) -> bool {
-    Command::new("curl")
+    let out = Command::new("curl")
         .args(["-sS", "--fail", "-o", "/dev/null", "--max-time"])
         .arg(timeout.as_secs().to_string())
         .args(["-x", &format!("http://{proxy}"), url])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => true,
+        Ok(o) => {
+            eprintln!(
+                "curl via {proxy}: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+            false
+        }
+        Err(e) => {
+            eprintln!("curl: {e}");
+            false
+        }
+    }
 }
 
 /// Time until a fetch through `proxy` succeeds (retrying), from `since`.
@@ -283,6 +295,9 @@ fn run(a: &Args) -> Result<(), String> {
             "1",
             "--http-proxy",
             GOUSSE_PROXY,
+            // No transit: i2pd's tunnels then never go through our router, whose
+            // default share (256 KB/s) would slow the i2pd proxy's fetches.
+            "--no-transit",
         ],
     )?;
     let limit = Duration::from_secs(300);
