@@ -344,6 +344,9 @@ impl Core {
         loop {
             let room = shared.receive_room().min(buf.len());
             if room == 0 {
+                // The application's buffer is full; whatever the streaming layer still
+                // holds comes when the application has read (it notifies us).
+                shared.set_more_waiting(true);
                 break;
             }
             match rt.streams.read(sid, &mut buf[..room]) {
