@@ -16,24 +16,12 @@ fn leaseset_is_published_to_i2pd_floodfills() {
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("gousse");
     // Our identity first, so that the i2pd routers know us from their start.
-    let mut first = Gousse::start(&data, addr, CONSOLE_PORT, &["--reseed-threshold", "0"]);
-    assert!(first.stop().success());
-    let our_ri = std::fs::read(data.join("router.info")).unwrap();
-    let net = Testnet::builder()
-        .routers(6)
-        .floodfills(2)
-        .seed_router_info(our_ri)
-        .start()
-        .expect("start i2pd routers");
-    let seed = work.path().join("seed");
-    std::fs::create_dir_all(&seed).unwrap();
-    for ri in net.router_infos().unwrap() {
-        let hash = i2p_wire::UncheckedRouterInfo::parse(&ri)
-            .unwrap()
-            .hash()
-            .to_base64();
-        std::fs::write(seed.join(format!("routerInfo-{hash}.dat")), ri).unwrap();
-    }
+    let (net, seed) = crate::network_knowing_us(
+        work.path(),
+        &data,
+        addr,
+        Testnet::builder().routers(6).floodfills(2),
+    );
     let tunnels = work.path().join("tunnels.conf");
     std::fs::write(
         &tunnels,

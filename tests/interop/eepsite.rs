@@ -66,29 +66,21 @@ fn eepsites_both_ways_with_i2pd() {
     serve(SocketAddr::from(([127, 0, 0, 1], OUR_SITE)), body.clone());
     serve(SocketAddr::from(([127, 0, 0, 1], I2PD_SITE)), body.clone());
 
-    let mut first = Gousse::start(&data, addr, CONSOLE_PORT, &["--reseed-threshold", "0"]);
-    assert!(first.stop().success());
-    let our_ri = std::fs::read(data.join("router.info")).unwrap();
-    let net = Testnet::builder()
-        .routers(8)
-        .floodfills(2)
-        .seed_router_info(our_ri)
-        .http_proxy(PROXY_ROUTER)
-        .tunnels_conf(
-            SITE_ROUTER,
-            &format!("[web]\ntype = http\nhost = 127.0.0.1\nport = {I2PD_SITE}\nkeys = web.dat\n"),
-        )
-        .start()
-        .expect("start i2pd routers");
-    let seed = work.path().join("seed");
-    std::fs::create_dir_all(&seed).unwrap();
-    for ri in net.router_infos().unwrap() {
-        let hash = i2p_wire::UncheckedRouterInfo::parse(&ri)
-            .unwrap()
-            .hash()
-            .to_base64();
-        std::fs::write(seed.join(format!("routerInfo-{hash}.dat")), ri).unwrap();
-    }
+    let (net, seed) = crate::network_knowing_us(
+        work.path(),
+        &data,
+        addr,
+        Testnet::builder()
+            .routers(8)
+            .floodfills(2)
+            .http_proxy(PROXY_ROUTER)
+            .tunnels_conf(
+                SITE_ROUTER,
+                &format!(
+                    "[web]\ntype = http\nhost = 127.0.0.1\nport = {I2PD_SITE}\nkeys = web.dat\n"
+                ),
+            ),
+    );
     // i2pd's eepsite address, from its key file.
     let key_file = net.routers()[SITE_ROUTER].data_dir().join("web.dat");
     let i2pd_b32 = wait_until(

@@ -37,6 +37,34 @@ pub(crate) fn our_addr() -> SocketAddr {
     SocketAddr::new(ip.into(), NTCP2_PORT)
 }
 
+/// Our router's identity first (a start and stop in `data`), then an i2pd network
+/// from `builder` that has our RouterInfo from its start, then a directory of every
+/// i2pd RouterInfo to reseed from (`work/seed`).
+pub(crate) fn network_knowing_us(
+    work: &std::path::Path,
+    data: &std::path::Path,
+    addr: SocketAddr,
+    builder: gousse_testnet::TestnetBuilder,
+) -> (Testnet, std::path::PathBuf) {
+    let mut first = Gousse::start(data, addr, CONSOLE_PORT, &["--reseed-threshold", "0"]);
+    assert!(first.stop().success());
+    let our_ri = std::fs::read(data.join("router.info")).unwrap();
+    let net = builder
+        .seed_router_info(our_ri)
+        .start()
+        .expect("start i2pd routers");
+    let seed = work.join("seed");
+    std::fs::create_dir_all(&seed).unwrap();
+    for ri in net.router_infos().unwrap() {
+        let hash = i2p_wire::UncheckedRouterInfo::parse(&ri)
+            .unwrap()
+            .hash()
+            .to_base64();
+        std::fs::write(seed.join(format!("routerInfo-{hash}.dat")), ri).unwrap();
+    }
+    (net, seed)
+}
+
 /// Acceptance 1-4 of the router foundation, in one i2pd network (starting one costs
 /// most of the time): 8 i2pd routers (2 floodfills); our router is seeded with ONE
 /// floodfill's RouterInfo, through a signed SU3 file.

@@ -152,28 +152,19 @@ fn sam_bridges_with_i2pd() {
     let addr = our_addr();
     let work = tempfile::tempdir().unwrap();
     let data = work.path().join("gousse");
-    let mut first = Gousse::start(&data, addr, CONSOLE_PORT, &["--reseed-threshold", "0"]);
-    assert!(first.stop().success());
-    let our_ri = std::fs::read(data.join("router.info")).unwrap();
-    let net = Testnet::builder()
-        .routers(8)
-        .floodfills(2)
-        .seed_router_info(our_ri)
-        .sam(I2PD_SAM_ROUTER)
-        .start()
-        .expect("start i2pd routers");
+    // Our identity first, so that the i2pd routers know us from their start.
+    let (net, seed) = crate::network_knowing_us(
+        work.path(),
+        &data,
+        addr,
+        Testnet::builder()
+            .routers(8)
+            .floodfills(2)
+            .sam(I2PD_SAM_ROUTER),
+    );
     let i2pd_sam = net.routers()[I2PD_SAM_ROUTER].sam_port().unwrap();
     // i2pd 2.45.1 takes its datagram port as the one below its TCP port, as we do.
     let i2pd_sam_udp = i2pd_sam - 1;
-    let seed = work.path().join("seed");
-    std::fs::create_dir_all(&seed).unwrap();
-    for ri in net.router_infos().unwrap() {
-        let hash = i2p_wire::UncheckedRouterInfo::parse(&ri)
-            .unwrap()
-            .hash()
-            .to_base64();
-        std::fs::write(seed.join(format!("routerInfo-{hash}.dat")), ri).unwrap();
-    }
     let seed_arg = seed.display().to_string();
     let sam_arg = format!("127.0.0.1:{GOUSSE_SAM}");
     let g = Gousse::start(

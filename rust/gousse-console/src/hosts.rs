@@ -17,7 +17,7 @@ use hyper::{Request, Response, StatusCode};
 use crate::form::{self, FormError};
 use crate::page::{escape, nav, Here, STYLE};
 use crate::server::{
-    has_media_type, json_error, origin_is_local, read_body, same_origin, with_type, BodyError,
+    has_media_type, json_error, read_body, read_json_post, same_origin, with_type, BodyError,
 };
 
 /// One name of the address book, as the console shows it.
@@ -315,26 +315,9 @@ impl AddRequest {
 /// `POST /api/hosts` with `{"name": ..., "destination": ...}`: the added entry, or
 /// 400 `{"error": ...}`.
 pub(crate) async fn post_api(req: Request<Incoming>, hosts: &Hosts) -> Resp {
-    if !origin_is_local(&req) {
-        return json_error(StatusCode::FORBIDDEN, "cross-origin requests are refused");
-    }
-    if !has_media_type(&req, "application/json") {
-        return json_error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Content-Type must be application/json",
-        );
-    }
-    let body = match read_body(req, MAX_HOSTS_BODY_BYTES).await {
+    let body = match read_json_post(req, MAX_HOSTS_BODY_BYTES).await {
         Ok(body) => body,
-        Err(BodyError::TooLarge) => {
-            return json_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("the body must be at most {MAX_HOSTS_BODY_BYTES} bytes"),
-            )
-        }
-        Err(BodyError::Unreadable) => {
-            return json_error(StatusCode::BAD_REQUEST, "cannot read the body")
-        }
+        Err(resp) => return resp,
     };
     let request = match AddRequest::parse(&body) {
         Ok(request) => request,

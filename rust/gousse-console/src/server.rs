@@ -330,26 +330,9 @@ async fn post_transit(req: Request<Incoming>, shared: &Shared) -> Response<Full<
             "this console cannot change transit limits",
         );
     };
-    if !origin_is_local(&req) {
-        return json_error(StatusCode::FORBIDDEN, "cross-origin requests are refused");
-    }
-    if !has_media_type(&req, "application/json") {
-        return json_error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "Content-Type must be application/json",
-        );
-    }
-    let body = match read_body(req, MAX_BODY_BYTES).await {
+    let body = match read_json_post(req, MAX_BODY_BYTES).await {
         Ok(body) => body,
-        Err(BodyError::TooLarge) => {
-            return json_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("the body must be at most {MAX_BODY_BYTES} bytes"),
-            )
-        }
-        Err(BodyError::Unreadable) => {
-            return json_error(StatusCode::BAD_REQUEST, "cannot read the body")
-        }
+        Err(resp) => return resp,
     };
     let change = match TransitChange::parse(&body) {
         Ok(change) => change,
@@ -383,6 +366,37 @@ pub(crate) enum BodyError {
 
 /// Reads a request body of at most `max` bytes; a larger `Content-Length` is refused
 /// before reading anything.
+/// The body of a JSON API `POST`, after the guards every such endpoint keeps: a
+/// same-origin request, `Content-Type: application/json`, at most `max` bytes. The
+/// error is the answer to give.
+pub(crate) async fn read_json_post(
+    req: Request<Incoming>,
+    max: usize,
+) -> Result<Bytes, Response<Full<Bytes>>> {
+    if !origin_is_local(&req) {
+        return Err(json_error(
+            StatusCode::FORBIDDEN,
+            "cross-origin requests are refused",
+        ));
+    }
+    if !has_media_type(&req, "application/json") {
+        return Err(json_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type must be application/json",
+        ));
+    }
+    match read_body(req, max).await {
+        Ok(body) => Ok(body),
+        Err(BodyError::TooLarge) => Err(json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the body must be at most {max} bytes"),
+        )),
+        Err(BodyError::Unreadable) => {
+            Err(json_error(StatusCode::BAD_REQUEST, "cannot read the body"))
+        }
+    }
+}
+
 pub(crate) async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, BodyError> {
     let declared = req
         .headers()

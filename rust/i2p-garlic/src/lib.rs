@@ -8,6 +8,7 @@ pub mod clove;
 mod error;
 pub mod keytag;
 pub mod ratchet;
+mod replay;
 pub mod router;
 
 pub use block::{check_order, parse_blocks, write_blocks, Block, BlockType, MessageKind};

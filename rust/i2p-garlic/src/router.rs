@@ -21,7 +21,6 @@
 //! list, DateTime first ("All messages must contain a DateTime block for replay
 //! prevention").
 
-use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::time::Duration;
 
@@ -35,6 +34,7 @@ use crate::error::{Error, Path, Result};
 use crate::keytag::{
     garlic_body, garlic_data, open_with_key_tag, random_padding, ReplyTagStore, TAG_LEN,
 };
+use crate::replay::ReplayCache;
 
 /// ecies-routers.rst: "Set protocol_name = "Noise_N_25519_ChaChaPoly_SHA256" (31 bytes,
 /// US-ASCII encoded, no NULL termination)".
@@ -206,59 +206,6 @@ pub struct Decrypted {
     pub origin: Origin,
     /// Its cloves, in order.
     pub cloves: Vec<Clove>,
-}
-
-/// Remembered ephemeral keys of accepted New Session messages, bounded.
-struct ReplayCache {
-    seen: HashMap<[u8; 32], u64>,
-    by_age: BTreeMap<(u64, u64), [u8; 32]>,
-    next_seq: u64,
-    capacity: usize,
-    keep_ms: u64,
-}
-
-impl ReplayCache {
-    fn new(capacity: usize, keep_ms: u64) -> Self {
-        ReplayCache {
-            seen: HashMap::new(),
-            by_age: BTreeMap::new(),
-            next_seq: 0,
-            capacity: capacity.max(1),
-            keep_ms,
-        }
-    }
-
-    fn contains(&self, key: &[u8; 32]) -> bool {
-        self.seen.contains_key(key)
-    }
-
-    fn insert(&mut self, now_ms: u64, key: [u8; 32]) {
-        self.evict(now_ms);
-        while self.seen.len() >= self.capacity {
-            match self.by_age.pop_first() {
-                Some((_, k)) => {
-                    self.seen.remove(&k);
-                }
-                None => break,
-            }
-        }
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let until = now_ms.saturating_add(self.keep_ms);
-        if self.seen.insert(key, seq).is_none() {
-            self.by_age.insert((until, seq), key);
-        }
-    }
-
-    fn evict(&mut self, now_ms: u64) {
-        while let Some((&(until, seq), &k)) = self.by_age.first_key_value() {
-            if until > now_ms {
-                break;
-            }
-            self.by_age.remove(&(until, seq));
-            self.seen.remove(&k);
-        }
-    }
 }
 
 /// The garlic layer of a router: decrypts garlic addressed to our router (one-time
@@ -615,19 +562,6 @@ mod test {
         let body = garlic_body(&[vec![0; 32], vec![1; 60]].concat());
         assert!(matches!(us.decrypt(NOW, &body), Err(Error::BadKey(_))));
         assert_eq!(us.stats().malformed, 6);
-    }
-
-    #[test]
-    fn replay_cache_is_bounded() {
-        let mut c = ReplayCache::new(4, 1_000);
-        for i in 0..20u8 {
-            c.insert(u64::from(i), [i; 32]);
-            assert!(c.seen.len() <= 4 && c.by_age.len() <= 4);
-        }
-        assert!(c.contains(&[19; 32]));
-        assert!(!c.contains(&[0; 32]));
-        c.evict(10_000);
-        assert!(c.seen.is_empty() && c.by_age.is_empty());
     }
 
     #[test]

@@ -402,7 +402,6 @@ impl Core {
             let Some(rt) = self.dests.runtime.get_mut(&id) else {
                 return;
             };
-            rt.streams.handle_timeout(now);
             while let Some(ev) = rt.streams.poll_event() {
                 match ev {
                     Event::Incoming(_) => {
@@ -700,6 +699,9 @@ impl Core {
         for id in ids {
             if let Some(rt) = self.dests.runtime.get_mut(&id) {
                 rt.garlic.handle_timeout(now_ms);
+                // Timers only here: `pump_streams` runs on every packet and must not
+                // scan every connection each time.
+                rt.streams.handle_timeout(Instant::now().into_std());
             }
             self.flush_waiting(id);
             self.pump_streams(id);

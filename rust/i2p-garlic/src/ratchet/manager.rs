@@ -7,7 +7,7 @@
 //! Existing Session message of that tag's session; otherwise it must be a New Session
 //! message to our static key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 
 use i2p_crypto::noise::SymmetricState;
@@ -25,6 +25,7 @@ use crate::block::{check_order, parse_blocks, write_blocks, AckEntry, Block, Mes
 use crate::clove::Clove;
 use crate::error::Error;
 use crate::keytag::{garlic_body, garlic_data};
+use crate::replay::ReplayCache;
 
 /// How a received message was encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,59 +95,6 @@ pub struct Outgoing {
     /// With `ack_request` on an Existing Session message: the `(tag set ID, N)` the
     /// peer's ACK will carry (see [`Incoming::acks`]).
     pub ack_id: Option<AckEntry>,
-}
-
-/// Remembered New Session ephemeral keys, bounded, each for a fixed time.
-struct ReplayCache {
-    seen: HashMap<[u8; 32], u64>,
-    by_age: BTreeMap<(u64, u64), [u8; 32]>,
-    next_seq: u64,
-    capacity: usize,
-    keep_ms: u64,
-}
-
-impl ReplayCache {
-    fn new(capacity: usize, keep_ms: u64) -> Self {
-        ReplayCache {
-            seen: HashMap::new(),
-            by_age: BTreeMap::new(),
-            next_seq: 0,
-            capacity: capacity.max(1),
-            keep_ms,
-        }
-    }
-
-    fn contains(&self, key: &[u8; 32]) -> bool {
-        self.seen.contains_key(key)
-    }
-
-    fn insert(&mut self, now_ms: u64, key: [u8; 32]) {
-        self.evict(now_ms);
-        while self.seen.len() >= self.capacity {
-            match self.by_age.pop_first() {
-                Some((_, k)) => {
-                    self.seen.remove(&k);
-                }
-                None => break,
-            }
-        }
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        if self.seen.insert(key, seq).is_none() {
-            self.by_age
-                .insert((now_ms.saturating_add(self.keep_ms), seq), key);
-        }
-    }
-
-    fn evict(&mut self, now_ms: u64) {
-        while let Some((&(until, seq), &k)) = self.by_age.first_key_value() {
-            if until > now_ms {
-                break;
-            }
-            self.by_age.remove(&(until, seq));
-            self.seen.remove(&k);
-        }
-    }
 }
 
 /// The ECIES-X25519-AEAD-Ratchet garlic layer of one local destination (ecies.rst).
