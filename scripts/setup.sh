@@ -2,7 +2,9 @@
 # Installs what building and testing Gousse needs on a fresh Debian machine:
 # i2pd (the peers of the interop tests), openssl (test SU3 signing), iproute2 and
 # util-linux (private network namespaces), curl (fetches through proxies in the
-# interop tests), and a Rust toolchain's components.
+# interop tests), a JDK 17 and Maven (the Kotlin bindings' tests on the JVM; Maven
+# fetches the Kotlin compiler, JNA and JUnit from Maven Central), and a Rust
+# toolchain's components.
 set -euo pipefail
 
 need=()
@@ -12,6 +14,8 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v javac >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
 if [ "${#need[@]}" -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -3,9 +3,12 @@
 # tests (tests/interop, run as the `gousse` package's `interop` test) start real i2pd
 # routers in private network namespaces; they run one at a time so that their
 # figures (build success, relayed bandwidth) are not skewed by each other's load.
+# The Kotlin bindings of the mobile API are tested on the JVM (scripts/kotlin-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked --exclude gousse -- --test-threads=2
+# The mobile API's Kotlin bindings, generated and tested on the host JVM.
+bash scripts/kotlin-test.sh
 cargo test -p gousse --locked -- --test-threads=1

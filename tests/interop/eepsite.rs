@@ -31,7 +31,7 @@ const SITE_ROUTER: usize = 1;
 
 /// Retries curl until it succeeds (a first fetch may find no LeaseSet yet), then
 /// checks the bytes.
-fn fetch_until_ok(
+pub(crate) fn fetch_until_ok(
     args: &[&str],
     url: &str,
     out: &std::path::Path,
@@ -82,19 +82,9 @@ fn eepsites_both_ways_with_i2pd() {
             ),
     );
     // i2pd's eepsite address, from its key file.
-    let key_file = net.routers()[SITE_ROUTER].data_dir().join("web.dat");
-    let i2pd_b32 = wait_until(
-        Duration::from_secs(60),
-        Duration::from_millis(500),
-        "i2pd's eepsite keys",
-        || std::fs::read(&key_file).is_ok(),
-    )
-    .map(|_| {
-        let keys = i2p_wire::DestinationKeys::parse(&std::fs::read(&key_file).unwrap())
-            .expect("i2pd's key file parses");
-        keys.destination().b32_address()
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
+    let i2pd_b32 = i2pd_tunnel_keys(&net, SITE_ROUTER, "web.dat")
+        .destination()
+        .b32_address();
     println!("i2pd eepsite: {i2pd_b32}");
 
     let tunnels = work.path().join("tunnels.conf");
@@ -225,6 +215,24 @@ fn eepsites_both_ways_with_i2pd() {
     assert!(page.contains("nosuchsite.i2p"), "{page}");
     let st = g.status();
     println!("destinations: {}", st["destinations"]);
+}
+
+/// The keys of an i2pd tunnel from its key file `file`, once i2pd has written it.
+pub(crate) fn i2pd_tunnel_keys(
+    net: &Testnet,
+    router: usize,
+    file: &str,
+) -> i2p_wire::DestinationKeys {
+    let key_file = net.routers()[router].data_dir().join(file);
+    wait_until(
+        Duration::from_secs(60),
+        Duration::from_millis(500),
+        "i2pd's tunnel keys",
+        || std::fs::read(&key_file).is_ok(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    i2p_wire::DestinationKeys::parse(&std::fs::read(&key_file).unwrap())
+        .expect("i2pd's key file parses")
 }
 
 /// Connects to both proxies again and again with garbage until `stop`; returns how

@@ -90,6 +90,11 @@ impl Gousse {
         serde_json::from_str(&body).expect("status is JSON")
     }
 
+    /// `GET /`, the console's page.
+    pub fn console_page(&self) -> String {
+        http_get(self.console, "/", Duration::from_secs(5)).expect("GET /")
+    }
+
     /// A numeric field of the status (`a.b` for nested fields).
     pub fn figure(&self, path: &str) -> u64 {
         let st = self.status();

@@ -16,6 +16,7 @@
 mod alice;
 mod destinations;
 mod eepsite;
+mod encrypted;
 mod gousse;
 mod handshakes;
 mod hostile_tunnels;

@@ -85,8 +85,9 @@ pub enum Resolved {
     Hash([u8; 32]),
     /// A `.i2p` name not in the address book.
     NotFound,
-    /// An encrypted LeaseSet address (b32encrypted.rst): not supported yet.
-    EncryptedB32,
+    /// An encrypted LeaseSet address (b32encrypted.rst): the router looks up and
+    /// opens the LeaseSet with it.
+    EncryptedB32(i2p_wire::BlindedAddress),
     /// A malformed `.b32.i2p` address.
     BadB32,
     /// Not an I2P host.
@@ -198,7 +199,7 @@ impl AddressBook {
                 Some(e) => Resolved::Destination(e.destination),
                 None => Resolved::NotFound,
             },
-            HostKind::EncryptedB32 => Resolved::EncryptedB32,
+            HostKind::EncryptedB32(a) => Resolved::EncryptedB32(a),
             HostKind::BadB32 => Resolved::BadB32,
             HostKind::NotI2p => Resolved::NotI2p,
         })
@@ -491,8 +492,12 @@ mod test {
         );
         assert_eq!(b.resolve("nope.i2p").unwrap(), Resolved::NotFound);
         assert_eq!(b.resolve("example.com").unwrap(), Resolved::NotI2p);
-        let b33 = format!("{}.b32.i2p", "a".repeat(60));
-        assert_eq!(b.resolve(&b33).unwrap(), Resolved::EncryptedB32);
+        let keys = i2p_wire::DestinationKeys::generate();
+        let b33 = i2p_wire::BlindedAddress::from_destination(keys.destination()).unwrap();
+        assert_eq!(
+            b.resolve(&b33.to_host()).unwrap(),
+            Resolved::EncryptedB32(b33)
+        );
     }
 
     #[test]

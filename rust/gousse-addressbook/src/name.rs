@@ -135,8 +135,8 @@ pub enum HostKind {
     /// `{52 chars}.b32.i2p`: the destination hash.
     B32([u8; 32]),
     /// `{56+ chars}.b32.i2p`: the address of an encrypted LeaseSet
-    /// (b32encrypted.rst). Not decoded here.
-    EncryptedB32,
+    /// (b32encrypted.rst), decoded and its checksum checked.
+    EncryptedB32(i2p_wire::BlindedAddress),
     /// Another `.i2p` name, lower case (`.i2p.alt` is mapped to `.i2p`).
     Name(String),
     /// Not an I2P host (a clearnet name or an IP address literal).
@@ -172,7 +172,10 @@ impl HostKind {
                 };
             }
             if label.len() >= ENCRYPTED_B32_MIN_LABEL_LEN {
-                return HostKind::EncryptedB32;
+                return match i2p_wire::BlindedAddress::parse(label) {
+                    Ok(a) => HostKind::EncryptedB32(a),
+                    Err(_) => HostKind::BadB32,
+                };
             }
             return HostKind::BadB32;
         }
@@ -266,8 +269,14 @@ mod test {
             HostKind::classify(&b32.to_uppercase()),
             HostKind::classify(b32)
         );
-        let b33 = format!("{}.b32.i2p", "a".repeat(56));
-        assert_eq!(HostKind::classify(&b33), HostKind::EncryptedB32);
+        let dest = i2p_wire::DestinationKeys::generate();
+        let address = i2p_wire::BlindedAddress::from_destination(dest.destination()).unwrap();
+        assert_eq!(
+            HostKind::classify(&address.to_host()),
+            HostKind::EncryptedB32(address)
+        );
+        let bad_checksum = format!("{}.b32.i2p", "a".repeat(56));
+        assert_eq!(HostKind::classify(&bad_checksum), HostKind::BadB32);
         assert_eq!(
             HostKind::classify("abc.b32.i2p"),
             HostKind::BadB32,

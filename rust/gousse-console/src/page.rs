@@ -362,7 +362,44 @@ fn tunnel_sections(status: &Status) -> String {
         }
     }
     out.push_str("</section>");
+    destinations_section(&mut out, &status.destinations);
     out
+}
+
+/// The local destinations (client and server tunnels, SAM sessions, the proxies'
+/// destination) with their addresses: what people give out to reach a site.
+fn destinations_section(out: &mut String, dests: &[gousse_router::DestinationStatus]) {
+    out.push_str("\n<section class=\"card\">\n<h2>Local destinations</h2>\n");
+    if dests.is_empty() {
+        out.push_str("<p class=\"empty\">None.</p>\n</section>");
+        return;
+    }
+    out.push_str(
+        "<div class=\"scroll\"><table class=\"list\">\n<tr><th>Name</th><th>Address</th><th>Tunnels in / out</th><th>LeaseSet</th></tr>\n",
+    );
+    for d in dests.iter().take(MAX_TUNNEL_ROWS) {
+        let address = match &d.b33 {
+            Some(b33) => format!(
+                "<code>{}</code><div class=\"sub\">encrypted LeaseSet, reachable only at this address</div>",
+                escape(b33)
+            ),
+            None => format!("<code>{}</code>", escape(&d.b32)),
+        };
+        let leaseset = match (d.publishes, d.leaseset_stored) {
+            (false, _) => "not published (client)",
+            (true, true) => "stored at a floodfill",
+            (true, false) if d.leases > 0 => "being published",
+            (true, false) => "waiting for tunnels",
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{address}</td><td>{} / {}</td><td>{leaseset}</td></tr>",
+            escape(&d.name),
+            d.inbound_tunnels,
+            d.outbound_tunnels,
+        );
+    }
+    out.push_str("</table></div>\n</section>");
 }
 
 /// One row of the tunnel table.
@@ -607,5 +644,42 @@ mod test {
         let page = render_page(&status);
         assert_eq!(page.matches("<td>inbound</td>").count(), MAX_TUNNEL_ROWS);
         assert!(page.contains("and 50 more"));
+    }
+
+    #[test]
+    fn destinations_show_their_addresses() {
+        let status = Status {
+            destinations: vec![
+                gousse_router::DestinationStatus {
+                    name: "site <1>".into(),
+                    b32: "abcd.b32.i2p".into(),
+                    publishes: true,
+                    leaseset_stored: true,
+                    inbound_tunnels: 2,
+                    outbound_tunnels: 3,
+                    ..Default::default()
+                },
+                gousse_router::DestinationStatus {
+                    name: "hidden".into(),
+                    b32: "efgh.b32.i2p".into(),
+                    b33: Some("longer.b32.i2p".into()),
+                    publishes: true,
+                    ..Default::default()
+                },
+            ],
+            ..Status::default()
+        };
+        let page = render_page(&status);
+        assert!(page.contains("site &lt;1&gt;"), "names are escaped");
+        assert!(page.contains("<code>abcd.b32.i2p</code>"));
+        assert!(page.contains("2 / 3"));
+        assert!(page.contains("stored at a floodfill"));
+        assert!(page.contains("<code>longer.b32.i2p</code>"));
+        assert!(
+            !page.contains("efgh.b32.i2p"),
+            "an encrypted LeaseSet's destination is shown by its b33 only"
+        );
+        assert!(page.contains("waiting for tunnels"));
+        assert!(render_page(&Status::default()).contains("Local destinations"));
     }
 }

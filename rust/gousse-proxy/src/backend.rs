@@ -13,6 +13,9 @@ pub enum Target {
     Hash([u8; 32]),
     /// The serialized destination (from the address book or an address helper).
     Destination(Vec<u8>),
+    /// A `b33` address (b32encrypted.rst): the router looks up the encrypted
+    /// LeaseSet and opens it.
+    Blinded(i2p_wire::BlindedAddress),
 }
 
 /// Why a name did not resolve.

@@ -359,7 +359,10 @@ impl<B: I2pBackend> HttpProxy<B> {
                 }
                 Err(e) => Err(pages::resolve_failed(&name, &e.to_string())),
             },
-            HostKind::EncryptedB32 => Err(pages::encrypted_b32(host)),
+            HostKind::EncryptedB32(a) if a.needs_authorization() => {
+                Err(pages::encrypted_b32_needs_auth(host))
+            }
+            HostKind::EncryptedB32(a) => Ok(Target::Blinded(a)),
             HostKind::BadB32 => Err(pages::bad_b32(host)),
             HostKind::NotI2p => Err(pages::no_outproxy(host)),
         }
@@ -433,7 +436,8 @@ impl<B: I2pBackend> HttpProxy<B> {
         let existing_hash = match self.backend.resolve(name.as_str()).await {
             Ok(Target::Destination(d)) => Some(sha256(&d)),
             Ok(Target::Hash(h)) => Some(h),
-            Err(ResolveError::NotFound) => None,
+            // Names from the address book are never b33 addresses.
+            Ok(Target::Blinded(_)) | Err(ResolveError::NotFound) => None,
             Err(e) => return pages::resolve_failed(name.as_str(), &e.to_string()),
         };
         let new_hash = sha256(&destination);

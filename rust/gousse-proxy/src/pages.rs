@@ -218,15 +218,16 @@ pub fn local_address(host: &str) -> Vec<u8> {
 }
 
 /// 501: an encrypted LeaseSet address (b32encrypted.rst).
-pub fn encrypted_b32(host: &str) -> Vec<u8> {
+pub fn encrypted_b32_needs_auth(host: &str) -> Vec<u8> {
     page(
         501,
         "Not Implemented",
-        "Encrypted LeaseSet addresses are not supported yet",
+        "This site needs client authorization",
         &format!(
-            "<p><b>{}</b> is the address of a site with an encrypted LeaseSet (a \
-             56-or-more character <code>.b32.i2p</code> address). This router cannot \
-             reach such sites yet.</p>",
+            "<p><b>{}</b> is the address of a site with an encrypted LeaseSet that \
+             only authorized clients can read (it asks for a secret or a client key). \
+             This router cannot read such LeaseSets yet; sites with encrypted LeaseSets \
+             open to everyone who knows the address work.</p>",
             escape(host)
         ),
     )
@@ -240,8 +241,9 @@ pub fn bad_b32(host: &str) -> Vec<u8> {
         "Invalid .b32.i2p address",
         &format!(
             "<p><b>{}</b> is not a valid base 32 address: it must be 52 characters of \
-             <code>a-z</code> and <code>2-7</code> before <code>.b32.i2p</code>. Check \
-             for a typing error.</p>",
+             <code>a-z</code> and <code>2-7</code> before <code>.b32.i2p</code>, or 56 \
+             or more for the address of an encrypted LeaseSet, whose checksum must \
+             match. Check for a typing error.</p>",
             escape(host)
         ),
     )

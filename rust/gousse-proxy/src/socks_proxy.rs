@@ -290,7 +290,8 @@ impl<B: I2pBackend> SocksProxy<B> {
                 Err(ResolveError::NotFound) => return Err(Reply::HOST_UNREACHABLE),
                 Err(_) => return Err(Reply::GENERAL_FAILURE),
             },
-            HostKind::EncryptedB32 | HostKind::BadB32 => return Err(Reply::HOST_UNREACHABLE),
+            HostKind::EncryptedB32(a) if !a.needs_authorization() => Target::Blinded(a),
+            HostKind::EncryptedB32(_) | HostKind::BadB32 => return Err(Reply::HOST_UNREACHABLE),
             HostKind::NotI2p => return Err(Reply::NOT_ALLOWED),
         };
         let connect = self.backend.connect(&target, port);

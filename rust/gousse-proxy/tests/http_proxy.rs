@@ -172,7 +172,11 @@ async fn each_failure_has_its_page() {
         ..HttpProxyConfig::default()
     };
     let proxy = start(Arc::clone(&backend), config).await;
-    let b33 = format!("http://{}.b32.i2p/", "b".repeat(56));
+    let bad_b33 = format!("http://{}.b32.i2p/", "b".repeat(56));
+    let keys = i2p_wire::DestinationKeys::generate();
+    let address = i2p_wire::BlindedAddress::from_destination(keys.destination()).unwrap();
+    let b33 = format!("http://{}/", address.to_host());
+    let b33_auth = format!("http://{}/", address.requiring_client_auth().to_host());
     let cases: Vec<(String, u16, &str)> = vec![
         (
             "http://unknown.i2p/x".into(),
@@ -190,7 +194,9 @@ async fn each_failure_has_its_page() {
             "no outproxy is configured",
         ),
         ("http://10.1.2.3/".into(), 503, "no outproxy is configured"),
-        (b33, 501, "Encrypted LeaseSet"),
+        (bad_b33, 400, "Invalid .b32.i2p address"),
+        (b33, 504, "destination not found"),
+        (b33_auth, 501, "needs client authorization"),
         (
             "http://abcd.b32.i2p/".into(),
             400,

@@ -101,6 +101,8 @@ pub(crate) enum CoreCmd {
     RemoveDestination(u32),
     /// Find a remote destination's LeaseSet.
     LookupLeaseSet(Hash, dest::LookupReply),
+    /// Find and open the encrypted LeaseSet of a `b33` address.
+    LookupBlinded(Box<i2p_wire::BlindedAddress>, dest::LookupReply),
     /// Accepted streams of a destination go to this channel.
     Listen(u32, mpsc::Sender<crate::stream_io::I2pStream>),
     /// Datagrams to a destination go to this channel.
@@ -242,6 +244,7 @@ impl Core {
                     }
                     Some(CoreCmd::RemoveDestination(id)) => self.remove_destination(id),
                     Some(CoreCmd::LookupLeaseSet(hash, reply)) => self.lookup_leaseset(hash, reply),
+                    Some(CoreCmd::LookupBlinded(address, reply)) => self.lookup_blinded(*address, reply),
                     Some(CoreCmd::Listen(id, to)) => self.listen(id, to),
                     Some(CoreCmd::ListenDatagrams(id, to)) => self.listen_datagrams(id, to),
                     Some(CoreCmd::SendDatagram(id, dg)) => self.send_datagram(id, *dg),

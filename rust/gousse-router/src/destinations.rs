@@ -12,8 +12,12 @@
 
 use std::time::{Duration, Instant};
 
+use i2p_wire::encrypted_leaseset::date_string;
 use i2p_wire::i2np::{DatabaseStore, ReplyPath};
-use i2p_wire::{DestinationKeys, EncryptionKey, Hash, Lease2, LeaseSet2, Mapping};
+use i2p_wire::{
+    BlindedAddress, DestinationKeys, EncryptedLeaseSet, EncryptionKey, Hash, Lease2, LeaseSet2,
+    Mapping,
+};
 use tracing::{debug, info};
 
 /// A store not confirmed after this long is tried at the next floodfill.
@@ -43,6 +47,9 @@ pub struct DestinationSpec {
     pub pool: i2p_tunnel::pool::PoolConfig,
     /// Whether its LeaseSet is published to floodfills (servers do, clients need not).
     pub publish: bool,
+    /// Publish it as an encrypted LeaseSet (type 5) under the day's blinded key,
+    /// found only by those who know the `b33` address (i2cp `leaseSetType = 5`).
+    pub encrypted_leaseset: bool,
 }
 
 /// A destination the router runs.
@@ -54,6 +61,8 @@ pub struct DestinationInfo {
     pub hash: Hash,
     /// Its `.b32.i2p` address.
     pub b32: String,
+    /// Its `b33` address, when it publishes an encrypted LeaseSet.
+    pub b33: Option<String>,
 }
 
 /// Why a LeaseSet lookup failed.
@@ -136,7 +145,11 @@ pub(crate) struct LocalDestination {
     /// Whether its LeaseSet is stored at floodfills (servers); clients only send it
     /// along with their messages.
     publish: bool,
+    /// Publish the LeaseSet encrypted (type 5).
+    encrypt: bool,
     leaseset: Option<LeaseSet2>,
+    /// The encrypted form of `leaseset`, what is stored at floodfills when `encrypt`.
+    encrypted: Option<EncryptedLeaseSet>,
     /// When `leaseset` was built.
     built: Option<Instant>,
     /// When we last sent a store.
@@ -160,12 +173,14 @@ pub(crate) struct StoreRequest {
 }
 
 impl LocalDestination {
-    pub(crate) fn new(name: String, keys: DestinationKeys, publish: bool) -> Self {
+    pub(crate) fn new(name: String, keys: DestinationKeys, publish: bool, encrypt: bool) -> Self {
         Self {
             name,
             keys,
             publish,
+            encrypt,
             leaseset: None,
+            encrypted: None,
             built: None,
             last_store: None,
             store: None,
@@ -185,6 +200,25 @@ impl LocalDestination {
 
     pub(crate) fn b32(&self) -> String {
         self.keys.destination().b32_address()
+    }
+
+    /// The `b33` address, if the destination publishes an encrypted LeaseSet.
+    pub(crate) fn b33(&self) -> Option<String> {
+        if !self.encrypt {
+            return None;
+        }
+        BlindedAddress::from_destination(self.keys.destination())
+            .ok()
+            .map(|a| a.to_host())
+    }
+
+    /// The netDb key its LeaseSet is stored under: the destination hash, or the
+    /// day's blinded hash for an encrypted LeaseSet.
+    pub(crate) fn store_key(&self) -> Hash {
+        match &self.encrypted {
+            Some(e) if self.encrypt => e.store_hash(),
+            _ => self.hash(),
+        }
     }
 
     /// The current LeaseSet, if the destination has inbound tunnels.
@@ -241,6 +275,13 @@ impl LocalDestination {
             .leaseset
             .as_ref()
             .is_some_and(|ls| u64::from(now_s) + REFRESH_BEFORE_EXPIRY.as_secs() < ls.expires());
+        // An encrypted LeaseSet's blinded key changes at midnight UTC: a new day, a
+        // new one.
+        let same_day = self
+            .encrypted
+            .as_ref()
+            .is_none_or(|e| date_string(u64::from(e.published())) == date_string(u64::from(now_s)));
+        let fresh = fresh && same_day;
         if same_leases && fresh {
             return false;
         }
@@ -258,6 +299,16 @@ impl LocalDestination {
         ) {
             Ok(ls) => {
                 debug!(target: "gousse::dest", dest = %self.name, leases = ls.leases().len(), "new LeaseSet2");
+                if self.encrypt {
+                    let seed = self.keys.signing_key().to_bytes();
+                    match EncryptedLeaseSet::encrypt(&ls, &seed, now_s) {
+                        Ok(e) => self.encrypted = Some(e),
+                        Err(e) => {
+                            debug!(target: "gousse::dest", dest = %self.name, "cannot build an encrypted LeaseSet: {e}");
+                            return false;
+                        }
+                    }
+                }
                 self.leaseset = Some(ls);
                 self.built = Some(now);
                 self.tried.clear();
@@ -310,14 +361,16 @@ impl LocalDestination {
         let floodfill = *closest.iter().find(|h| !self.tried.contains(h))?;
         let (gateway, tunnel_id) = reply?;
         let token = std::num::NonZeroU32::new(token)?;
-        let store = DatabaseStore::lease_set2(
-            ls,
-            Some(ReplyPath {
-                token,
-                tunnel_id,
-                gateway,
-            }),
-        );
+        let reply = Some(ReplyPath {
+            token,
+            tunnel_id,
+            gateway,
+        });
+        let store = match (&self.encrypted, self.encrypt) {
+            (Some(e), true) => DatabaseStore::encrypted_lease_set(e, reply),
+            (None, true) => return None,
+            (_, false) => DatabaseStore::lease_set2(ls, reply),
+        };
         self.tried.push(floodfill);
         self.last_store = Some(now);
         self.store = Some(PendingStore {
@@ -348,7 +401,7 @@ mod test {
     use super::*;
 
     fn dest() -> LocalDestination {
-        LocalDestination::new("test".into(), DestinationKeys::generate(), true)
+        LocalDestination::new("test".into(), DestinationKeys::generate(), true, false)
     }
 
     const NOW_S: u32 = 1_800_000_000;
@@ -445,9 +498,46 @@ mod test {
     }
 
     #[test]
+    fn encrypted_destinations_store_under_the_blinded_key() {
+        let t0 = Instant::now();
+        let mut d = LocalDestination::new("hidden".into(), DestinationKeys::generate(), true, true);
+        let b33 = d.b33().unwrap();
+        assert!(d.refresh(t0, NOW_S, &leases(2)));
+        let address = BlindedAddress::parse(&b33).unwrap();
+        let date = date_string(u64::from(NOW_S));
+        assert_eq!(d.store_key(), address.store_hash(&date).unwrap());
+        assert_ne!(d.store_key(), d.hash());
+        let r = d
+            .poll_store(t0, &[Hash([0xf1; 32])], Some((Hash([1; 32]), 1)), 7)
+            .unwrap();
+        assert_eq!(r.store.key, d.store_key());
+        assert_eq!(r.store.store_type(), 5);
+        // What a client that knows only the b33 address does with the store.
+        let els = r.store.parse_encrypted_lease_set().unwrap();
+        let ls = els.decrypt(&address).unwrap();
+        assert_eq!(Some(&ls), d.leaseset());
+        // The next day: a new blinded key, so a new LeaseSet even with the same
+        // leases.
+        let tomorrow = NOW_S + 86_400;
+        let later_leases: Vec<_> = leases(2)
+            .into_iter()
+            .map(|(g, t, _)| (g, t, tomorrow + 600))
+            .collect();
+        assert!(d.refresh(t0, tomorrow, &later_leases));
+        assert_ne!(
+            d.store_key(),
+            address.store_hash(&date).unwrap(),
+            "blinded key rotated"
+        );
+        // Plain destinations have no b33.
+        assert_eq!(dest().b33(), None);
+    }
+
+    #[test]
     fn unpublished_destinations_store_nothing() {
         let t0 = Instant::now();
-        let mut d = LocalDestination::new("client".into(), DestinationKeys::generate(), false);
+        let mut d =
+            LocalDestination::new("client".into(), DestinationKeys::generate(), false, false);
         d.refresh(t0, NOW_S, &leases(1));
         assert!(d.leaseset().is_some());
         assert!(d

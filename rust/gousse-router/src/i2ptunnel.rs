@@ -67,6 +67,20 @@ impl RouterHandle {
         rx.await.map_err(|_| LookupError::Stopped)?
     }
 
+    /// Finds and opens the encrypted LeaseSet of a `b33` address (cached, else from
+    /// the floodfills under today's blinded key): the destination's LeaseSet2.
+    pub async fn lookup_blinded(
+        &self,
+        address: i2p_wire::BlindedAddress,
+    ) -> Result<LeaseSet2, LookupError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(CoreCmd::LookupBlinded(Box::new(address), tx))
+            .await
+            .map_err(|_| LookupError::Stopped)?;
+        rx.await.map_err(|_| LookupError::Stopped)?
+    }
+
     /// Opens a stream from our destination `dest` to the destination `remote`, at its
     /// I2P port `port` (0: any).
     pub async fn connect_stream(

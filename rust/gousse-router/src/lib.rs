@@ -43,7 +43,7 @@ use tracing::{info, warn};
 
 pub use bandwidth::TransitLimits;
 pub use config::RouterConfig;
-pub use status::{SessionCounts, Status, TunnelCounts, TunnelInfo};
+pub use status::{DestinationStatus, SessionCounts, Status, TunnelCounts, TunnelInfo};
 
 use crate::core::{now, summarize, unix_ms, Core, CoreCmd, CoreParts, OurInfo};
 use crate::counters::Counters;
@@ -157,6 +157,7 @@ impl Router {
                     keys,
                     pool: def.pool.clone(),
                     publish: def.is_server(),
+                    encrypted_leaseset: def.encrypted_leaseset,
                 },
                 def,
                 listener,
@@ -387,6 +388,7 @@ impl Router {
                     ..i2p_tunnel::pool::PoolConfig::client()
                 },
                 publish: false,
+                encrypted_leaseset: false,
             };
             if let Some(d) = handle.add_destination(spec).await {
                 if let Some(sockets) = proxy_sockets {

@@ -61,6 +61,15 @@ impl I2pBackend for ProxyBackend {
                     .map_err(|e| ConnectError::Other(format!("bad destination: {e}")))?
                     .hash()
             }
+            Target::Blinded(address) => self
+                .handle
+                .lookup_blinded(address.clone())
+                .await
+                .map_err(|e| match e {
+                    LookupError::NotFound(_) => ConnectError::LeaseSetNotFound,
+                    other => ConnectError::Other(other.to_string()),
+                })?
+                .hash(),
         };
         self.handle
             .connect_stream(self.dest, hash, port)

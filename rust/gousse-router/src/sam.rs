@@ -95,11 +95,17 @@ impl SamBackend for SamRouter {
             .i2cp
             .iter()
             .any(|(k, v)| k == "i2cp.dontPublishLeaseSet" && v.eq_ignore_ascii_case("true"));
+        // i2cp-overview.md: `i2cp.leaseSetType` 3 (LeaseSet2) or 5 (encrypted).
+        let encrypted_leaseset = options
+            .i2cp
+            .iter()
+            .any(|(k, v)| k == "i2cp.leaseSetType" && v == "5");
         let spec = DestinationSpec {
             name: format!("SAM {}", options.name),
             keys,
             pool: pool_from_options(&options.i2cp),
             publish,
+            encrypted_leaseset,
         };
         self.handle
             .add_destination(spec)
@@ -198,6 +204,12 @@ impl SamBackend for SamRouter {
             gousse_addressbook::Resolved::Destination(d) => {
                 <Destination as i2p_wire::Readable>::from_bytes(&d).ok()
             }
+            gousse_addressbook::Resolved::EncryptedB32(address) => self
+                .handle
+                .lookup_blinded(address)
+                .await
+                .ok()
+                .map(|ls| ls.destination().clone()),
             _ => None,
         }
     }

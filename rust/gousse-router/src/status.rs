@@ -115,6 +115,10 @@ pub struct DestinationStatus {
     pub name: String,
     /// Its `.b32.i2p` address.
     pub b32: String,
+    /// Its `b33` address (a longer `.b32.i2p` name) when it publishes an encrypted
+    /// LeaseSet: the only address that finds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b33: Option<String>,
     /// Client tunnels: inbound.
     pub inbound_tunnels: usize,
     /// Client tunnels: outbound.

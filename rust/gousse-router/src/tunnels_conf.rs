@@ -43,6 +43,9 @@ pub struct TunnelDef {
     pub keys: Option<String>,
     /// Its client pool.
     pub pool: PoolConfig,
+    /// `i2cp.leaseSetType = 5`: publish an encrypted LeaseSet (encryptedleaseset.rst),
+    /// found only by those who know the `b33` address.
+    pub encrypted_leaseset: bool,
 }
 
 /// What a tunnel does.
@@ -235,6 +238,7 @@ fn tunnel(name: String, entries: &[Entry]) -> Result<TunnelDef, TunnelsConfError
         }
     };
     let mut pool = PoolConfig::client();
+    let mut encrypted_leaseset = false;
     for (key, value, line) in entries {
         let number = || -> Result<usize, TunnelsConfError> {
             value
@@ -256,6 +260,17 @@ fn tunnel(name: String, entries: &[Entry]) -> Result<TunnelDef, TunnelsConfError
             "outbound.quantity" => pool.outbound_quantity = checked(number()?, 16)?.max(1),
             "inbound.backupquantity" => pool.inbound_backups = checked(number()?, 3)?,
             "outbound.backupquantity" => pool.outbound_backups = checked(number()?, 3)?,
+            "i2cp.leasesettype" => {
+                encrypted_leaseset = match value.as_str() {
+                    "3" => false,
+                    "5" => true,
+                    v => {
+                        return Err(err(format!(
+                    "line {line}: `i2cp.leaseSetType = {v}`: 3 (LeaseSet2) or 5 (encrypted) only"
+                )))
+                    }
+                }
+            }
             k if allowed.contains(&k) => {}
             k => {
                 return Err(err(format!(
@@ -287,6 +302,7 @@ fn tunnel(name: String, entries: &[Entry]) -> Result<TunnelDef, TunnelsConfError
         kind,
         keys,
         pool,
+        encrypted_leaseset,
     })
 }
 

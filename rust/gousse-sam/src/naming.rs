@@ -21,7 +21,8 @@ pub(crate) enum Name {
     Full(Destination),
     /// A `.b32.i2p` address.
     B32(Hash),
-    /// An address book host name (`*.i2p`, not `.b32.i2p`).
+    /// An address book host name (`*.i2p`, not `.b32.i2p`), or a `b33` address
+    /// (b32encrypted.rst) whose encrypted LeaseSet the backend looks up and opens.
     Host(String),
 }
 
@@ -29,10 +30,16 @@ pub(crate) enum Name {
 pub(crate) fn classify(name: &str) -> Result<Name, NameError> {
     let lower = name.to_ascii_lowercase();
     if let Some(b32) = lower.strip_suffix(".b32.i2p") {
+        if b32.len() > B32_LEN {
+            return match i2p_wire::BlindedAddress::parse(b32) {
+                Ok(_) => Ok(Name::Host(lower)),
+                Err(e) => Err((ResultCode::InvalidKey, format!("bad b33 address: {e}"))),
+            };
+        }
         if b32.len() != B32_LEN {
             return Err((
                 ResultCode::InvalidKey,
-                "not a 52-character b32 address (blinded b33 addresses are not supported)".into(),
+                "not a 52-character b32 address".into(),
             ));
         }
         return Hash::from_base32(b32)
@@ -145,7 +152,14 @@ mod test {
                 "{bad:?}"
             );
         }
-        let b33 = format!("{}.b32.i2p", "a".repeat(56));
-        assert_eq!(classify(&b33).map_err(|e| e.0), Err(ResultCode::InvalidKey));
+        let bad_b33 = format!("{}.b32.i2p", "a".repeat(56));
+        assert_eq!(
+            classify(&bad_b33).map_err(|e| e.0),
+            Err(ResultCode::InvalidKey)
+        );
+        let b33 = i2p_wire::BlindedAddress::from_destination(&d)
+            .unwrap()
+            .to_host();
+        assert_eq!(classify(&b33), Ok(Name::Host(b33.clone())));
     }
 }

@@ -6,6 +6,7 @@ pub mod aes;
 pub mod ed25519;
 pub mod hash;
 pub mod noise;
+pub mod red25519;
 pub mod rsa;
 pub mod siphash;
 pub mod x25519;

@@ -8,6 +8,7 @@ pub mod base64;
 pub mod bytes;
 pub mod common;
 pub mod datagram;
+pub mod encrypted_leaseset;
 pub mod i2cp_payload;
 pub mod i2np;
 pub mod identity;
@@ -19,6 +20,7 @@ pub mod su3;
 
 pub use bytes::{Error, Readable, Reader, Result, Writeable, Writer};
 pub use common::{Date, Hash, I2pString};
+pub use encrypted_leaseset::{BlindedAddress, EncryptedLeaseSet};
 pub use i2np::{I2npMessage, MessageType};
 pub use identity::{
     Certificate, CryptoKeyType, Destination, KeyCertificate, KeysAndCert, RouterIdentity,

@@ -73,6 +73,8 @@ impl I2pBackend for TestBackend {
         let hash = match target {
             Target::Hash(h) => *h,
             Target::Destination(d) => sha256(d),
+            // The tests route a b33 address by its signing key's hash.
+            Target::Blinded(a) => sha256(a.public_key()),
         };
         let b = self.routes.lock().unwrap().get(&hash).cloned();
         match b {

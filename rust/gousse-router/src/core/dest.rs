@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use i2p_netdb::{IncomingStore, Key, LookupKind, StoreEntry};
 use i2p_wire::i2np::{DatabaseStore, Payload};
-use i2p_wire::{Hash, I2npMessage, LeaseSet2};
+use i2p_wire::{BlindedAddress, Hash, I2npMessage, LeaseSet2};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, info};
@@ -35,6 +35,11 @@ pub(crate) struct DestState {
     waiters: HashMap<Hash, Vec<oneshot::Sender<Result<LeaseSet2, LookupError>>>>,
     /// End-to-end state of each destination (garlic sessions, streams).
     pub(super) runtime: HashMap<u32, super::streams::DestRuntime>,
+    /// Encrypted LeaseSets being looked up: the address that opens the one stored
+    /// under each blinded hash.
+    blinded_lookups: HashMap<Hash, BlindedAddress>,
+    /// Destination hashes of the addresses whose LeaseSet we opened, by signing key.
+    blinded_known: HashMap<[u8; 32], Hash>,
 }
 
 pub(crate) type LookupReply = oneshot::Sender<Result<LeaseSet2, LookupError>>;
@@ -55,13 +60,14 @@ impl Core {
         self.dests
             .runtime
             .insert(id, super::streams::DestRuntime::new(&spec.keys));
-        let d = LocalDestination::new(spec.name, spec.keys, spec.publish);
+        let d = LocalDestination::new(spec.name, spec.keys, spec.publish, spec.encrypted_leaseset);
         let info = DestinationInfo {
             id,
             hash: d.hash(),
             b32: d.b32(),
+            b33: d.b33(),
         };
-        info!(target: "gousse::dest", name = %d.name, b32 = %info.b32, "destination added");
+        info!(target: "gousse::dest", name = %d.name, b32 = %info.b32, b33 = ?info.b33, "destination added");
         self.dests.by_id.insert(id, d);
         let mut out = Vec::new();
         self.tunnels
@@ -116,7 +122,7 @@ impl Core {
             }
             let closest: Vec<Hash> = self
                 .netdb
-                .closest_floodfills(&Key(d.hash().0), now_ms, STORE_CANDIDATES, &[])
+                .closest_floodfills(&Key(d.store_key().0), now_ms, STORE_CANDIDATES, &[])
                 .into_iter()
                 .map(|h| Hash(h.0))
                 .collect();
@@ -176,9 +182,46 @@ impl Core {
         }
     }
 
+    /// An encrypted LeaseSet that came down one of our tunnels, the answer to a
+    /// lookup of ours: opened with the address we looked up, its LeaseSet2 kept.
+    /// False if it is not one, or not one we asked for.
+    fn keep_encrypted_leaseset(&mut self, store: &DatabaseStore) -> bool {
+        if store.store_type() != i2p_wire::encrypted_leaseset::STORE_TYPE {
+            return false;
+        }
+        let Some(address) = self.dests.blinded_lookups.get(&store.key).cloned() else {
+            // Not the answer to a lookup of ours: the netDb handles it as any store.
+            return false;
+        };
+        let opened = store
+            .parse_encrypted_lease_set()
+            .and_then(|e| e.decrypt(&address));
+        match opened {
+            Ok(ls) => {
+                self.dests.blinded_lookups.remove(&store.key);
+                if self.dests.blinded_known.len() >= MAX_LEASESETS {
+                    self.dests.blinded_known.clear();
+                }
+                self.dests
+                    .blinded_known
+                    .insert(*address.public_key(), ls.hash());
+                debug!(target: "gousse::dest", key = %store.key, dest = %ls.hash(), "encrypted LeaseSet opened");
+                self.keep_verified_leaseset(ls, store.key);
+            }
+            Err(e) => {
+                debug!(target: "gousse::dest", key = %store.key, "encrypted LeaseSet refused: {e}");
+            }
+        }
+        true
+    }
+
     /// A LeaseSet2 store that came down one of our tunnels (a lookup's answer):
-    /// verified, kept, and the lookup ended. False if it is not a LeaseSet2.
+    /// verified, kept, and the lookup ended. False if it is not a LeaseSet2 or an
+    /// encrypted LeaseSet.
     pub(crate) fn keep_leaseset(&mut self, store: &DatabaseStore) -> bool {
+        if self.keep_encrypted_leaseset(store) {
+            return true;
+        }
         let Ok(unchecked) = store.parse_lease_set2() else {
             return false;
         };
@@ -189,8 +232,15 @@ impl Core {
                 return true;
             }
         };
+        self.keep_verified_leaseset(ls, store.key);
+        true
+    }
+
+    /// Keeps a verified LeaseSet2 that was stored under `store_key` (its hash, or a
+    /// blinded hash), ends that lookup and answers who waits for it.
+    fn keep_verified_leaseset(&mut self, ls: LeaseSet2, store_key: Hash) {
         if ls.is_expired(unix_ms()) {
-            return true;
+            return;
         }
         let key = ls.hash();
         let newer = self
@@ -223,18 +273,19 @@ impl Core {
         let _ = self.netdb.handle_database_store(
             now(),
             IncomingStore {
-                key: Key(key.0),
+                key: Key(store_key.0),
                 entry: StoreEntry::LeaseSet,
                 reply: None,
                 from: None,
             },
         );
-        if let Some(waiters) = self.dests.waiters.remove(&key) {
-            for w in waiters {
-                let _ = w.send(Ok(ls.clone()));
+        for k in [key, store_key] {
+            if let Some(waiters) = self.dests.waiters.remove(&k) {
+                for w in waiters {
+                    let _ = w.send(Ok(ls.clone()));
+                }
             }
         }
-        true
     }
 
     /// Looks up the LeaseSet of `hash`: from the cache, else from the floodfills
@@ -257,6 +308,55 @@ impl Core {
             }
         }
         let b32 = format!("{}.b32.i2p", hash.to_base32());
+        self.start_leaseset_lookup(hash, b32, reply);
+    }
+
+    /// Looks up the encrypted LeaseSet of a `b33` address under today's blinded hash
+    /// and opens it; the answer is its LeaseSet2, kept like any other.
+    pub(crate) fn lookup_blinded(&mut self, address: BlindedAddress, reply: LookupReply) {
+        let host = address.to_host();
+        if address.needs_authorization() {
+            let _ = reply.send(Err(LookupError::CannotStart(
+                host,
+                "this address needs a secret or client authorization, which Gousse does not support yet".into(),
+            )));
+            return;
+        }
+        let now_ms = unix_ms();
+        if let Some(ls) = self
+            .dests
+            .blinded_known
+            .get(address.public_key())
+            .and_then(|h| self.dests.leasesets.get(h))
+            .filter(|l| !l.is_expired(now_ms))
+        {
+            let _ = reply.send(Ok(ls.clone()));
+            return;
+        }
+        let date = i2p_wire::encrypted_leaseset::date_string(now_ms / 1000);
+        let store_key = match address.store_hash(&date) {
+            Ok(k) => k,
+            Err(e) => {
+                let _ = reply.send(Err(LookupError::CannotStart(host, e.to_string())));
+                return;
+            }
+        };
+        if !self.dests.blinded_lookups.contains_key(&store_key)
+            && self.dests.blinded_lookups.len() >= MAX_WAITING_KEYS
+        {
+            let _ = reply.send(Err(LookupError::CannotStart(
+                host,
+                "too many lookups".into(),
+            )));
+            return;
+        }
+        self.dests.blinded_lookups.insert(store_key, address);
+        self.start_leaseset_lookup(store_key, host, reply);
+    }
+
+    /// Waits for the LeaseSet stored under `key`, starting its lookup if nobody
+    /// else waits for it already. `name` is for error messages.
+    fn start_leaseset_lookup(&mut self, hash: Hash, b32: String, reply: LookupReply) {
         let waiting = self.dests.waiters.len();
         let list = match self.dests.waiters.get_mut(&hash) {
             Some(l) => l,
@@ -292,8 +392,11 @@ impl Core {
 
     /// The netDb gave up on a lookup: tell whoever waits for that LeaseSet.
     pub(crate) fn leaseset_lookup_failed(&mut self, key: Hash) {
+        let blinded = self.dests.blinded_lookups.remove(&key);
         if let Some(ws) = self.dests.waiters.remove(&key) {
-            let b32 = format!("{}.b32.i2p", key.to_base32());
+            let b32 = blinded
+                .map(|a| a.to_host())
+                .unwrap_or_else(|| format!("{}.b32.i2p", key.to_base32()));
             for w in ws {
                 let _ = w.send(Err(LookupError::NotFound(b32.clone())));
             }
@@ -310,6 +413,7 @@ impl Core {
                 DestinationStatus {
                     name: d.name.clone(),
                     b32: d.b32(),
+                    b33: d.b33(),
                     inbound_tunnels: inbound,
                     outbound_tunnels: outbound,
                     leases: d.leaseset().map_or(0, |l| l.leases().len()),

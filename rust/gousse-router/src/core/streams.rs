@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use i2p_garlic::ratchet::DestinationGarlic;
-use i2p_garlic::{Clove, DeliveryInstructions, PublicKey};
+use i2p_garlic::{Clove, DeliveryInstructions, MessageKind, PublicKey};
 use i2p_streaming::{Event, ManagerConfig, Ports, StreamId, StreamManager, Transmit};
 use i2p_tunnel::message::Delivery;
 use i2p_wire::datagram::{Datagram1, Datagram2, Datagram3};
@@ -609,6 +609,13 @@ impl Core {
     fn send_cloves(&mut self, id: u32, remote: Hash, mut cloves: Vec<Clove>) {
         let now = Instant::now();
         let now_ms = unix_ms();
+        // Without an outbound tunnel nothing can go: stop before the message takes
+        // ratchet state or is counted as having carried our LeaseSet. The streaming
+        // layer sends again on its timer.
+        if self.tunnels.counts(PoolKey::Client(id)).1 == 0 {
+            debug!(target: "gousse::streams", dest = id, "no outbound tunnel yet");
+            return;
+        }
         let Some(ls) = self.dests.leasesets.get(&remote).cloned() else {
             return;
         };
@@ -630,7 +637,9 @@ impl Core {
             debug!(target: "gousse::streams", %remote, "remote LeaseSet has no live lease");
             return;
         };
-        // Our LeaseSet goes along when the remote has not had the current one.
+        // Our LeaseSet goes along with every New Session message (the remote cannot
+        // answer without it, and the one that carried it may have been lost), and
+        // otherwise when the remote has not had the current one.
         let ours = self
             .dests
             .by_id
@@ -639,10 +648,13 @@ impl Core {
         let Some(rt) = self.dests.runtime.get_mut(&id) else {
             return;
         };
+        let new_session = rt.garlic.next_kind(&PublicKey::from(key)) == MessageKind::NewSession;
+        let mut leaseset_included = None;
         if let Some(our_ls) = ours {
-            let due = rt.leaseset_sent.get(&remote).is_none_or(|(at, published)| {
-                *published != our_ls.published() || now >= *at + LEASESET_RESEND
-            });
+            let due = new_session
+                || rt.leaseset_sent.get(&remote).is_none_or(|(at, published)| {
+                    *published != our_ls.published() || now >= *at + LEASESET_RESEND
+                });
             if due {
                 let store = DatabaseStore::lease_set2(&our_ls, None);
                 // First, so that the remote knows where to answer before it reads
@@ -655,10 +667,7 @@ impl Core {
                         &Payload::DatabaseStore(store),
                     )),
                 );
-                if rt.leaseset_sent.len() >= 4096 {
-                    rt.leaseset_sent.clear();
-                }
-                rt.leaseset_sent.insert(remote, (now, our_ls.published()));
+                leaseset_included = Some(our_ls.published());
             }
         }
         let kind = rt.garlic.next_kind(&PublicKey::from(key));
@@ -688,6 +697,12 @@ impl Core {
         ) {
             debug!(target: "gousse::streams", dest = id, "no outbound tunnel yet");
             return;
+        }
+        if let (Some(published), Some(rt)) = (leaseset_included, self.dests.runtime.get_mut(&id)) {
+            if rt.leaseset_sent.len() >= 4096 {
+                rt.leaseset_sent.clear();
+            }
+            rt.leaseset_sent.insert(remote, (now, published));
         }
         self.run_outs(out);
     }

@@ -124,6 +124,45 @@ impl DatabaseStore {
         }
     }
 
+    /// A store of the encrypted LeaseSet `els` (type 5) under its blinded key's
+    /// hash (encryptedleaseset.rst).
+    pub fn encrypted_lease_set(els: &crate::EncryptedLeaseSet, reply: Option<ReplyPath>) -> Self {
+        DatabaseStore {
+            key: els.store_hash(),
+            reply,
+            kind: DatabaseStoreKind::LeaseSet {
+                store_type: crate::encrypted_leaseset::STORE_TYPE,
+                data: els.as_bytes().to_vec(),
+            },
+        }
+    }
+
+    /// Parses the outer layer of a type-5 store and checks its signature and that it
+    /// is stored under its blinded key's hash.
+    pub fn parse_encrypted_lease_set(&self) -> Result<crate::EncryptedLeaseSet> {
+        let data = match &self.kind {
+            DatabaseStoreKind::LeaseSet {
+                store_type: crate::encrypted_leaseset::STORE_TYPE,
+                data,
+            } => data,
+            _ => {
+                return Err(Error::invalid(
+                    "DatabaseStore",
+                    "not an encrypted LeaseSet store",
+                ))
+            }
+        };
+        let els = crate::EncryptedLeaseSet::parse(data)?;
+        if els.store_hash() != self.key {
+            return Err(Error::invalid(
+                "DatabaseStore",
+                "key is not the encrypted LeaseSet's blinded hash",
+            ));
+        }
+        els.verify()?;
+        Ok(els)
+    }
+
     /// Parses the LeaseSet2 of a type-3 store (signature not checked), and checks
     /// that it is stored under its destination hash.
     pub fn parse_lease_set2(&self) -> Result<UncheckedLeaseSet2> {
