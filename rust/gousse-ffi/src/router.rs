@@ -227,6 +227,16 @@ fn dispatch(rx: Receiver<Event>, slot: ListenerSlot) {
     }
 }
 
+/// Gives the policy the router's transit tunnel count as it is now, before a change
+/// of signals or preferences: with a count up to [`TUNNEL_COUNT_PERIOD`] old, tunnels
+/// built since would be taken for none, and the policy would turn sharing off (share
+/// 0, which cuts them) instead of draining them.
+fn feed_transit_count(inner: &mut Inner, now: Instant) {
+    if let Some(n) = inner.router.as_ref().map(|r| r.status().transit_tunnels) {
+        inner.sharing.set_transit_tunnels(n, now);
+    }
+}
+
 /// The running router's companion task: applies the sharing policy's decisions as
 /// transit limits, feeds it the transit tunnel count, and sends periodic status.
 async fn drive(shared: Arc<Shared>, router: Arc<Router>) {
@@ -499,7 +509,9 @@ impl GousseRouter {
         sharing::check_power(&power).map_err(GousseError::invalid_argument)?;
         {
             let mut inner = self.shared.lock();
-            inner.sharing.update_power(&power, Instant::now());
+            let now = Instant::now();
+            feed_transit_count(&mut inner, now);
+            inner.sharing.update_power(&power, now);
         }
         self.shared.wake.notify_one();
         Ok(())
@@ -510,7 +522,9 @@ impl GousseRouter {
         sharing::check_prefs(&prefs).map_err(GousseError::invalid_argument)?;
         {
             let mut inner = self.shared.lock();
-            inner.sharing.set_prefs(&prefs, Instant::now());
+            let now = Instant::now();
+            feed_transit_count(&mut inner, now);
+            inner.sharing.set_prefs(&prefs, now);
         }
         self.shared.wake.notify_one();
         Ok(())

@@ -246,21 +246,50 @@ async fn pass_http_head(
         .map_err(|e| e.to_string())
 }
 
-/// Runs a server tunnel: every stream to `dest` is connected to `local`; for an
-/// HTTP server tunnel, with the first request head rewritten.
+/// One server tunnel of a destination: streams to its I2P port go to its local
+/// server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ServerRoute {
+    /// The tunnel's name.
+    pub(crate) name: String,
+    /// The local server.
+    pub(crate) local: SocketAddr,
+    /// An HTTP server tunnel (request heads rewritten).
+    pub(crate) http: bool,
+    /// The I2P port it answers on.
+    pub(crate) inport: u16,
+}
+
+/// The server tunnel a stream to our I2P port `port` goes to, as i2pd chooses it:
+/// the tunnel on that port, else the destination's first tunnel (i2pd's default
+/// streaming destination takes every port no tunnel claims).
+pub(crate) fn pick_route(routes: &[ServerRoute], port: u16) -> Option<&ServerRoute> {
+    routes
+        .iter()
+        .find(|r| r.inport == port)
+        .or_else(|| routes.first())
+}
+
+/// Runs the server tunnels of destination `dest` (several tunnels may share one
+/// destination, each on its own I2P port): every incoming stream gets a TCP
+/// connection to the local server of its port's tunnel; for an HTTP server tunnel,
+/// with the first request head rewritten.
 pub(crate) fn spawn_server(
     handle: RouterHandle,
     dest: u32,
-    name: String,
-    local: SocketAddr,
-    http: bool,
+    routes: Vec<ServerRoute>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let Some(mut incoming) = handle.listen(dest).await else {
             return;
         };
         while let Some(mut stream) = incoming.recv().await {
-            let name = name.clone();
+            let Some(route) = pick_route(&routes, stream.local_port()).cloned() else {
+                continue;
+            };
+            let ServerRoute {
+                name, local, http, ..
+            } = route;
             tokio::spawn(async move {
                 let remote = stream.remote();
                 let tcp = match tokio::time::timeout(
@@ -302,14 +331,57 @@ pub(crate) fn spawn_server(
     })
 }
 
+/// The remote of a client tunnel, as its `destination` names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientRemote {
+    /// A `.b32.i2p` address or a full base64 destination.
+    Hash(Hash),
+    /// A `b33` address: its encrypted LeaseSet is looked up and opened.
+    Blinded(i2p_wire::BlindedAddress),
+    /// A host name, resolved in the address book at each connection (so that names
+    /// that arrive later with a subscription work without a restart).
+    Name(String),
+}
+
+impl ClientRemote {
+    /// The destination hash to open a stream to.
+    async fn resolve(
+        &self,
+        handle: &RouterHandle,
+        book: &crate::naming::SharedBook,
+    ) -> Result<Hash, String> {
+        let blinded = match self {
+            ClientRemote::Hash(h) => return Ok(*h),
+            ClientRemote::Blinded(a) => a.clone(),
+            ClientRemote::Name(n) => {
+                let resolved = book
+                    .lock()
+                    .map_err(|_| "address book unavailable".to_owned())?
+                    .resolve(n)
+                    .map_err(|e| e.to_string())?;
+                match resolved {
+                    gousse_addressbook::Resolved::EncryptedB32(a) => a,
+                    _ => return crate::naming::resolve_hash(book, n),
+                }
+            }
+        };
+        handle
+            .lookup_blinded(blinded)
+            .await
+            .map(|ls| ls.hash())
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Runs a client tunnel: every TCP connection to `listener` gets a stream from `dest`
 /// to `remote`.
 pub(crate) fn spawn_client(
     handle: RouterHandle,
+    book: crate::naming::SharedBook,
     dest: u32,
     name: String,
     listener: TcpListener,
-    remote: Hash,
+    remote: ClientRemote,
     port: u16,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -322,16 +394,23 @@ pub(crate) fn spawn_client(
                     continue;
                 }
             };
-            let handle = handle.clone();
+            let (handle, book, remote) = (handle.clone(), book.clone(), remote.clone());
             let name = name.clone();
             tokio::spawn(async move {
-                match handle.connect_stream(dest, remote, port).await {
+                let hash = match remote.resolve(&handle, &book).await {
+                    Ok(h) => h,
+                    Err(e) => {
+                        warn!(target: "gousse::i2ptunnel", tunnel = %name, %peer, "cannot resolve the remote: {e}");
+                        return;
+                    }
+                };
+                match handle.connect_stream(dest, hash, port).await {
                     Ok(mut stream) => {
                         info!(target: "gousse::i2ptunnel", tunnel = %name, %peer, "stream opened");
                         let _ = tokio::io::copy_bidirectional(&mut tcp, &mut stream).await;
                     }
                     Err(e) => {
-                        warn!(target: "gousse::i2ptunnel", tunnel = %name, %peer, "cannot reach {}: {e}", remote.to_base32())
+                        warn!(target: "gousse::i2ptunnel", tunnel = %name, %peer, "cannot reach {}: {e}", hash.to_base32())
                     }
                 }
             });
@@ -339,28 +418,34 @@ pub(crate) fn spawn_client(
     })
 }
 
-/// The hash a client tunnel's `destination` names: a `.b32.i2p` address or a full
-/// base64 destination. Host names need the address book.
-pub fn resolve_static(destination: &str) -> Result<Hash, String> {
+/// What a client tunnel's `destination` names: a `.b32.i2p` address, a `b33`
+/// address, a full base64 destination, or a host name for the address book.
+pub fn resolve_static(destination: &str) -> Result<ClientRemote, String> {
     let d = destination.trim();
     if let Some(b32) = d.strip_suffix(".b32.i2p") {
+        if b32.len() > 52 {
+            return i2p_wire::BlindedAddress::parse(d)
+                .map(ClientRemote::Blinded)
+                .map_err(|e| format!("`{d}` is not a valid b33 address: {e}"));
+        }
         let bytes = i2p_wire::base32::decode(b32)
             .map_err(|e| format!("`{d}` is not a valid b32 address: {e}"))?;
         let hash: [u8; 32] = bytes
             .try_into()
             .map_err(|_| format!("`{d}` is not a 52-character b32 address"))?;
-        return Ok(Hash(hash));
+        return Ok(ClientRemote::Hash(Hash(hash)));
     }
     if d.ends_with(".i2p") {
-        return Err(format!(
-            "`{d}`: host names are not resolved here yet; use its .b32.i2p address"
-        ));
+        return match gousse_addressbook::HostKind::classify(d) {
+            gousse_addressbook::HostKind::Name(n) => Ok(ClientRemote::Name(n)),
+            _ => Err(format!("`{d}` is not a valid host name")),
+        };
     }
     let bytes =
         i2p_wire::base64::decode(d).map_err(|e| format!("`{d}`: not a destination: {e}"))?;
     let dest = <i2p_wire::Destination as i2p_wire::Readable>::from_bytes(&bytes)
         .map_err(|e| format!("`{d}`: not a destination: {e}"))?;
-    Ok(dest.hash())
+    Ok(ClientRemote::Hash(dest.hash()))
 }
 
 #[cfg(test)]
@@ -404,12 +489,42 @@ mod test {
     }
 
     #[test]
+    fn streams_go_to_the_tunnel_of_their_port_else_the_first() {
+        let route = |name: &str, inport| ServerRoute {
+            name: name.into(),
+            local: SocketAddr::from(([127, 0, 0, 1], inport + 8000)),
+            http: false,
+            inport,
+        };
+        let routes = [route("web", 80), route("ssh", 22)];
+        assert_eq!(pick_route(&routes, 80).unwrap().name, "web");
+        assert_eq!(pick_route(&routes, 22).unwrap().name, "ssh");
+        assert_eq!(
+            pick_route(&routes, 0).unwrap().name,
+            "web",
+            "any other port: the first tunnel, as i2pd's default streaming destination"
+        );
+        assert_eq!(pick_route(&routes, 6667).unwrap().name, "web");
+        assert!(pick_route(&[], 80).is_none());
+    }
+
+    #[test]
     fn client_destinations_resolve_or_say_why_not() {
         let keys = i2p_wire::DestinationKeys::generate();
         let dest = keys.destination();
-        assert_eq!(resolve_static(&dest.b32_address()), Ok(dest.hash()));
-        assert_eq!(resolve_static(&dest.to_base64()), Ok(dest.hash()));
-        assert!(resolve_static("zzz.i2p").unwrap_err().contains("b32"));
+        let hash = ClientRemote::Hash(dest.hash());
+        assert_eq!(resolve_static(&dest.b32_address()), Ok(hash.clone()));
+        assert_eq!(resolve_static(&dest.to_base64()), Ok(hash));
+        assert_eq!(
+            resolve_static("IRC.ilita.i2p"),
+            Ok(ClientRemote::Name("irc.ilita.i2p".into()))
+        );
+        let b33 = i2p_wire::BlindedAddress::from_destination(dest).unwrap();
+        assert_eq!(
+            resolve_static(&b33.to_host()),
+            Ok(ClientRemote::Blinded(b33))
+        );
+        assert!(resolve_static(&format!("{}.b32.i2p", "a".repeat(56))).is_err());
         assert!(resolve_static("abc.b32.i2p").is_err());
         assert!(resolve_static("not base64 !").is_err());
     }

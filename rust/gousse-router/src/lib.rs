@@ -331,37 +331,56 @@ impl Router {
         if let Some(server) = sam_server {
             tasks.push(sam::spawn(server));
         }
+        // Server tunnels with the same key file share one destination, each on its
+        // I2P port (i2pd's `inport`): (key file, destination id, routes).
+        let mut servers: Vec<(Option<String>, u32, Vec<i2ptunnel::ServerRoute>)> = Vec::new();
         for (spec, def, listener) in destinations {
             let name = spec.name.clone();
+            if let tunnels_conf::TunnelKind::Server {
+                host,
+                port,
+                http,
+                inport,
+            } = def.kind
+            {
+                let route = i2ptunnel::ServerRoute {
+                    name: name.clone(),
+                    local: SocketAddr::new(host, port),
+                    http,
+                    inport,
+                };
+                let shared = servers
+                    .iter_mut()
+                    .find(|(keys, _, _)| keys.is_some() && *keys == def.keys);
+                if let Some((_, _, routes)) = shared {
+                    info!(target: "gousse::router", tunnel = %name, inport, "server tunnel shares its destination with another");
+                    routes.push(route);
+                    continue;
+                }
+                let Some(d) = handle.add_destination(spec).await else {
+                    continue;
+                };
+                info!(target: "gousse::router", tunnel = %name, b32 = %d.b32, "tunnel destination running");
+                servers.push((def.keys, d.id, vec![route]));
+                continue;
+            }
             let Some(d) = handle.add_destination(spec).await else {
                 continue;
             };
             info!(target: "gousse::router", tunnel = %name, b32 = %d.b32, "tunnel destination running");
-            match (def.kind, listener) {
-                (
-                    tunnels_conf::TunnelKind::Server {
-                        host, port, http, ..
-                    },
-                    _,
-                ) => {
-                    tasks.push(i2ptunnel::spawn_server(
-                        handle.clone(),
-                        d.id,
-                        name,
-                        SocketAddr::new(host, port),
-                        http,
-                    ));
-                }
-                (
-                    tunnels_conf::TunnelKind::Client {
-                        destination,
-                        destination_port,
-                        ..
-                    },
-                    Some(listener),
-                ) => match i2ptunnel::resolve_static(&destination) {
+            if let (
+                tunnels_conf::TunnelKind::Client {
+                    destination,
+                    destination_port,
+                    ..
+                },
+                Some(listener),
+            ) = (def.kind, listener)
+            {
+                match i2ptunnel::resolve_static(&destination) {
                     Ok(remote) => tasks.push(i2ptunnel::spawn_client(
                         handle.clone(),
+                        book.clone(),
                         d.id,
                         name,
                         listener,
@@ -371,9 +390,11 @@ impl Router {
                     Err(e) => {
                         warn!(target: "gousse::router", tunnel = %name, "client tunnel not started: {e}")
                     }
-                },
-                _ => {}
+                }
             }
+        }
+        for (_, dest, routes) in servers {
+            tasks.push(i2ptunnel::spawn_server(handle.clone(), dest, routes));
         }
         // One client destination for the proxies and the address book's feeds, as
         // i2pd's shared local destination.

@@ -10,6 +10,13 @@
 //! inport = 80            # the I2P port it answers on (default: the same as port)
 //! keys = my-site.dat     # private key file, relative to the data directory
 //! inbound.length = 3     # client pool options (i2cp-overview.md)
+//! i2cp.leaseSetType = 5  # publish an encrypted LeaseSet (b33 address); 3 by default
+//!
+//! [my-site-ssh]          # same keys: the same destination, another I2P port;
+//! type = server          # streams to ports no tunnel claims go to the first one
+//! port = 22
+//! inport = 22
+//! keys = my-site.dat
 //!
 //! [irc]
 //! type = client          # local port -> a remote destination
@@ -225,7 +232,8 @@ fn tunnel(name: String, entries: &[Entry]) -> Result<TunnelDef, TunnelsConfError
                 TunnelKind::Server {
                     host: ip("host", "127.0.0.1")?,
                     port,
-                    inport: port_of("inport")?.unwrap_or(port),
+                    // As i2pd: 0 or absent means the local port.
+                    inport: port_of("inport")?.filter(|p| *p != 0).unwrap_or(port),
                     http: kind_name == "http",
                 },
                 &["host", "port", "inport"],
@@ -309,6 +317,29 @@ fn tunnel(name: String, entries: &[Entry]) -> Result<TunnelDef, TunnelsConfError
 #[cfg(test)]
 mod test {
     use super::*;
+
+    #[test]
+    fn inport_zero_or_absent_is_the_local_port() {
+        for text in [
+            "[s]\ntype = server\nport = 8080\n",
+            "[s]\ntype = server\nport = 8080\ninport = 0\n",
+        ] {
+            let defs = parse(text).unwrap();
+            assert!(
+                matches!(defs[0].kind, TunnelKind::Server { inport: 8080, .. }),
+                "{text}"
+            );
+        }
+        let defs = parse("[s]\ntype = server\nport = 8080\ninport = 80\n").unwrap();
+        assert!(matches!(
+            defs[0].kind,
+            TunnelKind::Server { inport: 80, .. }
+        ));
+        let bad = parse("[s]\ntype = server\nport = 8080\ni2cp.leaseSetType = 7\n");
+        assert!(bad.unwrap_err().to_string().contains("leaseSetType"));
+        let enc = parse("[s]\ntype = server\nport = 8080\ni2cp.leaseSetType = 5\n").unwrap();
+        assert!(enc[0].encrypted_leaseset);
+    }
 
     #[test]
     fn i2pd_style_file() {
