@@ -176,6 +176,9 @@ pub struct TunnelPool {
     history: History,
     tests_ok: u64,
     tests_failed: u64,
+    /// The last `now` given to [`TunnelPool::handle_timeout`]: rebuild times up to
+    /// it have been acted on and are no longer deadlines.
+    handled_until: Instant,
 }
 
 impl TunnelPool {
@@ -191,6 +194,7 @@ impl TunnelPool {
             testing: Vec::new(),
             history: History::default(),
             tests_ok: 0,
+            handled_until: now,
             tests_failed: 0,
         };
         p.refill(now);
@@ -363,6 +367,7 @@ impl TunnelPool {
 
     /// Timers: build timeouts, expiry, replacements, tests.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.handled_until = self.handled_until.max(now);
         let timed_out: Vec<PoolTunnelId> = self
             .pending
             .iter()
@@ -399,14 +404,21 @@ impl TunnelPool {
         self.refill(now);
     }
 
-    /// The next instant [`TunnelPool::handle_timeout`] must be called.
+    /// The next instant [`TunnelPool::handle_timeout`] must be called. A tunnel's
+    /// rebuild time counts only until it has been handled (the replacement is then
+    /// asked for): a past deadline would make the caller wake again at once, and spin
+    /// until the tunnel expires.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let builds = self.pending.iter().map(|p| p.started + BUILD_TIMEOUT);
+        let handled = self.handled_until;
         let expiry = self.live.iter().flat_map(|t| {
+            let rebuild = t.built_at + TUNNEL_LIFETIME - REBUILD_BEFORE_EXPIRY;
             [
-                t.built_at + TUNNEL_LIFETIME - REBUILD_BEFORE_EXPIRY,
-                t.built_at + TUNNEL_LIFETIME,
+                (rebuild > handled).then_some(rebuild),
+                Some(t.built_at + TUNNEL_LIFETIME),
             ]
+            .into_iter()
+            .flatten()
         });
         let test = self.testing.iter().map(|(_, _, s)| *s + TEST_TIMEOUT);
         builds.chain(expiry).chain(test).chain(self.next_test).min()
@@ -573,6 +585,9 @@ mod test {
         let rebuild_at = t0 + TUNNEL_LIFETIME - REBUILD_BEFORE_EXPIRY;
         assert!(p.poll_timeout().unwrap() <= rebuild_at);
         p.handle_timeout(rebuild_at);
+        // Handled: the next deadline is later, never the past rebuild time (a caller
+        // sleeping until it would spin until the tunnels expire).
+        assert!(p.poll_timeout().unwrap() > rebuild_at);
         let acts = drain(&mut p);
         // Two tunnels each way are about to expire: one is wanted, plus one extra.
         assert_eq!(builds(&acts).len(), 4);

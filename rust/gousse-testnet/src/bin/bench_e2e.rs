@@ -196,8 +196,9 @@ fn start_gousse(
             "--console",
             GOUSSE_CONSOLE,
             "--log",
-            "warn",
         ])
+        // GOUSSE_BENCH_LOG: a log filter for looking into a run (it costs time).
+        .arg(std::env::var("GOUSSE_BENCH_LOG").unwrap_or_else(|_| "warn".into()))
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -366,5 +367,11 @@ fn run(a: &Args) -> Result<(), String> {
         i2pd.last().copied().unwrap_or(f64::NAN) / 1024.0,
     );
     stop(gousse);
+    if std::env::var_os("GOUSSE_BENCH_LOG").is_some() {
+        let kept = std::env::temp_dir().join("bench-e2e-gousse.log");
+        if std::fs::copy(data.join("gousse.log"), &kept).is_ok() {
+            println!("Gousse's log: {}", kept.display());
+        }
+    }
     Ok(())
 }

@@ -696,15 +696,21 @@ fn run(a: &Args) -> Result<(), String> {
                 e.copied().unwrap_or_default(),
             );
             let scale = PER.as_secs_f64() / window.as_secs_f64() / 1024.0;
-            (
-                e.sessions,
-                e.transit_tunnels,
+            (e.sessions, e.transit_tunnels, {
+                // "-" when a console figure could not be read.
+                let kib = |x: f64| {
+                    if x.is_finite() {
+                        format!("{x:.0}")
+                    } else {
+                        "-".to_owned()
+                    }
+                };
                 format!(
-                    "{:.0}/{:.0}",
-                    (e.sent - b.sent) * scale,
-                    (e.received - b.received) * scale
-                ),
-            )
+                    "{}/{}",
+                    kib((e.sent - b.sent) * scale),
+                    kib((e.received - b.received) * scale)
+                )
+            })
         } else {
             let (b, e) = (
                 before_ours[i].unwrap_or_default(),
