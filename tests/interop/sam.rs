@@ -34,6 +34,30 @@ fn options(tcp: u16, udp: u16, nickname: &str) -> SessionOptions {
     }
 }
 
+/// A session of style `$style` on i2pd's bridge, named `$name`. If i2pd does not
+/// answer, the failure says whether i2pd still runs and shows the end of its log
+/// (that is how the exits of i2pd 2.45.1 fetching its address book's default
+/// subscription with no URL were found; see gousse-testnet's `write_config`).
+macro_rules! i2pd_session {
+    ($net:expr, $style:ty, $options:expr, $name:expr) => {{
+        let name: String = $name.to_owned();
+        match Session::<$style>::new($options(&name)).await {
+            Ok(s) => s,
+            Err(e) => {
+                let router = &$net.routers()[I2PD_SAM_ROUTER];
+                let log = std::fs::read_to_string(router.data_dir().join("i2pd.log"))
+                    .unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(30).collect();
+                panic!(
+                    "session {name} on i2pd's bridge: {e:?}; i2pd still runs: {}; its log ends:\n{}",
+                    router.console_status().is_ok(),
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            }
+        }
+    }};
+}
+
 /// Evaluates `$body` (a `Result<_, String>`) until it is `Ok` or `$within` passes
 /// (LeaseSets need a moment to reach the floodfills).
 macro_rules! retry {
@@ -109,9 +133,12 @@ async fn published_i2pd_listener(
     options: impl Fn(&str) -> SessionOptions,
 ) -> (Session<style::Stream>, String) {
     for attempt in 0..5 {
-        let session = Session::<style::Stream>::new(options(&format!("i2pd-listener-{attempt}")))
-            .await
-            .expect("a session on i2pd's bridge");
+        let session = i2pd_session!(
+            net,
+            style::Stream,
+            &options,
+            format!("i2pd-listener-{attempt}")
+        );
         let dest = session.destination().to_owned();
         let name = session_b32(&dest).trim_end_matches(".b32.i2p").to_owned();
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -218,9 +245,7 @@ fn sam_bridges_with_i2pd() {
 
         // 3. And i2pd connecting to Gousse (with its address book on, i2pd's bridge
         // connects too; see gousse-testnet's config).
-        let mut i2pd_client = Session::<style::Stream>::new(on_i2pd("i2pd-client"))
-            .await
-            .expect("a client session on i2pd's bridge");
+        let mut i2pd_client = i2pd_session!(net, style::Stream, on_i2pd, "i2pd-client");
         let own2 = Session::<style::Stream>::new(on_gousse("gousse-listener-2"))
             .await
             .expect("a second listening session on Gousse's bridge");
@@ -228,9 +253,7 @@ fn sam_bridges_with_i2pd() {
         let _own2 = stream_exchange(&mut i2pd_client, own2, &own2_dest, "i2pd -> Gousse").await;
 
         // 4. Repliable datagrams both ways.
-        let mut theirs = Session::<style::Repliable>::new(on_i2pd("i2pd-dg"))
-            .await
-            .expect("a datagram session on i2pd's bridge");
+        let mut theirs = i2pd_session!(net, style::Repliable, on_i2pd, "i2pd-dg");
         let mut ours = Session::<style::Repliable>::new(on_gousse("gousse-dg"))
             .await
             .expect("a datagram session on Gousse's bridge");
@@ -266,9 +289,7 @@ fn sam_bridges_with_i2pd() {
         println!("repliable datagrams both ways");
 
         // 5. Raw datagrams both ways.
-        let mut raw_theirs = Session::<style::Anonymous>::new(on_i2pd("i2pd-raw"))
-            .await
-            .expect("a raw session on i2pd's bridge");
+        let mut raw_theirs = i2pd_session!(net, style::Anonymous, on_i2pd, "i2pd-raw");
         let mut raw_ours = Session::<style::Anonymous>::new(on_gousse("gousse-raw"))
             .await
             .expect("a raw session on Gousse's bridge");

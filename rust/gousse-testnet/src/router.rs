@@ -233,7 +233,20 @@ impl I2pdRouter {
 
     pub(crate) fn write_config(&self) -> Result<()> {
         let p = self.data_dir.join("i2pd.conf");
-        std::fs::write(&p, self.conf.render()).map_err(io_err(format!("writing {}", p.display())))
+        std::fs::write(&p, self.conf.render())
+            .map_err(io_err(format!("writing {}", p.display())))?;
+        // An i2pd 2.45.1 address book with nothing loaded downloads its default
+        // subscription a few minutes after start, and with no URL (nothing may leave
+        // the test network) the router then exits. A hosts.txt, even empty, counts as
+        // loaded: no download.
+        if self.conf.get("addressbook", "enabled") == Some("true") {
+            let hosts = self.data_dir.join("hosts.txt");
+            if !hosts.exists() {
+                std::fs::write(&hosts, "")
+                    .map_err(io_err(format!("writing {}", hosts.display())))?;
+            }
+        }
+        Ok(())
     }
 
     /// Makes i2pd reseed from a signed SU3 file at its next start: copies `cert` into
