@@ -140,6 +140,23 @@ pub fn wait_until(
     wait_for(timeout, poll, what, || condition().then(|| start.elapsed()))
 }
 
+/// Stops a child process gently: SIGTERM, then SIGKILL if it has not exited within
+/// `grace` (the benchmark and test binaries stop their `gousse` routers this way).
+pub fn stop_process(mut child: std::process::Child, grace: std::time::Duration) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + grace;
+    while std::time::Instant::now() < deadline {
+        if child.try_wait().ok().flatten().is_some() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 #[cfg(test)]
 mod test {
     use super::*;

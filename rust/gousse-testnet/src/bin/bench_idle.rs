@@ -507,19 +507,9 @@ fn start_gousse(
         .map_err(|e| format!("start {}: {e}", exe.display()))
 }
 
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if child.try_wait().ok().flatten().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+/// Stops a `gousse` process: SIGTERM, then SIGKILL after 20 s.
+fn stop(child: Child) {
+    gousse_testnet::stop_process(child, Duration::from_secs(20));
 }
 
 struct Ours {

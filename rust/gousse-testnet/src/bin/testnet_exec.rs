@@ -195,19 +195,9 @@ fn start_gousse(exe: &Path, data: &Path, host: &str, port: u16) -> Result<Child,
 }
 
 /// SIGTERM, then SIGKILL after 20 s.
-fn stop(mut child: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if child.try_wait().ok().flatten().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+/// Stops a `gousse` process: SIGTERM, then SIGKILL after 20 s.
+fn stop(child: Child) {
+    gousse_testnet::stop_process(child, Duration::from_secs(20));
 }
 
 fn run(a: &Args) -> Result<ExitCode, String> {
