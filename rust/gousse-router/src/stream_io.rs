@@ -229,8 +229,11 @@ impl AsyncRead for I2pStream {
                 buf.put_slice(&b[..n - from_a]);
             }
             g.rx.drain(..n);
-            if g.more_waiting {
-                // Room again for what the core holds.
+            if g.more_waiting && g.rx.len() <= STREAM_BUFFER / 2 {
+                // Room again for what the core holds. At half, not at the first
+                // byte read: each wake-up of the core then moves at least half a
+                // buffer, and the application still has the other half to read
+                // meanwhile.
                 g.more_waiting = false;
                 shared.notify_core(&mut g);
             }
@@ -325,6 +328,26 @@ mod test {
         let remote = i2p_wire::DestinationKeys::generate().destination().clone();
         let s = I2pStream::new(shared.clone(), remote, (0, 0));
         (shared, s, count)
+    }
+
+    #[tokio::test]
+    async fn the_core_hears_of_room_once_half_the_buffer_is_read() {
+        let (core, mut app, notified) = pair();
+        assert_eq!(core.push_received(&vec![1u8; STREAM_BUFFER]), STREAM_BUFFER);
+        core.set_more_waiting(true);
+        let mut chunk = vec![0u8; 4096];
+        let mut read = 0;
+        while read + chunk.len() < STREAM_BUFFER / 2 {
+            app.read_exact(&mut chunk).await.unwrap();
+            read += chunk.len();
+            assert_eq!(notified.load(Ordering::SeqCst), 0, "after {read} bytes");
+        }
+        app.read_exact(&mut chunk).await.unwrap();
+        assert_eq!(
+            notified.load(Ordering::SeqCst),
+            1,
+            "half read: the core is told"
+        );
     }
 
     #[tokio::test]

@@ -54,6 +54,9 @@ pub(crate) enum Out {
     Local(I2npMessage),
     /// A tunnel build finished: record these per-hop outcomes in the profiles.
     Profile(Vec<(Hash, gousse_store::TunnelBuildOutcome)>),
+    /// A test of a local destination's tunnels failed: those tunnels are no longer
+    /// used or published, so its stalled streams may resend by other paths.
+    RouteChanged(u32),
 }
 
 /// Which pool a tunnel belongs to.
@@ -305,7 +308,7 @@ impl Tunnels {
             return Vec::new();
         };
         let mut v: Vec<_> = pool
-            .tunnels(Direction::Inbound)
+            .usable(Direction::Inbound)
             .into_iter()
             .filter_map(|id| self.ours.get(&(key, id)))
             .map(|t| {
@@ -330,13 +333,47 @@ impl Tunnels {
         let ids: Vec<PoolTunnelId> = self
             .pools
             .get(&key)?
-            .tunnels(Direction::Outbound)
+            .usable(Direction::Outbound)
             .into_iter()
             .filter(|id| self.ours.contains_key(&(key, *id)))
             .collect();
         let n = u64::try_from(ids.len()).ok().filter(|n| *n > 0)?;
         let pick = usize::try_from(i2p_crypto::random_below(n)).unwrap_or(0);
         ids.get(pick).map(|id| (key, *id))
+    }
+
+    /// Like [`Tunnels::send_out_of`], through the outbound tunnel in `pin` while it
+    /// is usable, else through one chosen at random, which `pin` then holds. One
+    /// path per remote keeps a stream's packets in order and its RTT steady (i2pd
+    /// and Java I2P keep one too).
+    pub(crate) fn send_out_of_pinned(
+        &mut self,
+        pool: PoolKey,
+        pin: &mut Option<PoolTunnelId>,
+        delivery: Delivery,
+        msg: &I2npMessage,
+        out: &mut Vec<Out>,
+    ) -> bool {
+        let pinned = pin.filter(|id| {
+            self.ours.contains_key(&(pool, *id))
+                && self
+                    .pools
+                    .get(&pool)
+                    .is_some_and(|p| p.is_usable(Direction::Outbound, *id))
+        });
+        let Some(key) = pinned.map(|id| (pool, id)).or_else(|| self.outbound(pool)) else {
+            return false;
+        };
+        *pin = Some(key.1);
+        self.send_through(key, delivery, msg, out);
+        true
+    }
+
+    /// Traffic through a pool's tunnels went unanswered: test them soon.
+    pub(crate) fn test_soon(&mut self, key: PoolKey, now: Instant) {
+        if let Some(p) = self.pools.get_mut(&key) {
+            p.test_soon(now);
+        }
     }
 
     /// Adds a client pool for the local destination `dest`.
@@ -447,11 +484,14 @@ impl Tunnels {
             }
             self.drain_pool(key, now, now_ms, routers, out);
         }
-        self.log_failed_tests();
+        let mut dests = self.log_failed_tests();
+        dests.dedup();
+        out.extend(dests.into_iter().map(Out::RouteChanged));
     }
 
     /// Forgets the tests the pool has given up on, saying which tunnels failed.
-    fn log_failed_tests(&mut self) {
+    /// Returns the local destinations whose tunnels failed, sorted.
+    fn log_failed_tests(&mut self) -> Vec<u32> {
         let pools = &self.pools;
         let mut failed = Vec::new();
         self.tests.retain(|_, &mut (k, o, i)| {
@@ -467,9 +507,15 @@ impl Tunnels {
                 .map(|t| t.hops.iter().map(|h| h.to_base64()).collect::<Vec<_>>())
                 .unwrap_or_default()
         };
+        let mut dests = Vec::new();
         for (o, i) in failed {
             info!(target: "gousse::tunnels", outbound = ?hops(o), inbound = ?hops(i), "tunnel test failed");
+            if let PoolKey::Client(d) = o.0 {
+                dests.push(d);
+            }
         }
+        dests.sort_unstable();
+        dests
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1197,6 +1243,29 @@ mod test {
         let mut out = Vec::new();
         assert!(t.handle_message(Some(Hash([3; 32])), &tg, Instant::now(), 0, &mut out));
         assert!(matches!(&out[..], [Out::Local(msg)] if msg.msg_id == 9));
+    }
+
+    #[test]
+    fn a_pinned_outbound_tunnel_is_kept_until_it_goes() {
+        let mut t = zero_hop_tunnels();
+        let pool = PoolKey::Exploratory;
+        let m = I2npMessage::new(MessageType::DATA, 9, 0, vec![1, 2, 3]);
+        let to = || Delivery::Router(Hash([2; 32]));
+        let mut pin = None;
+        let mut out = Vec::new();
+        assert!(t.send_out_of_pinned(pool, &mut pin, to(), &m, &mut out));
+        let first = pin.expect("a tunnel was chosen and pinned");
+        for _ in 0..20 {
+            assert!(t.send_out_of_pinned(pool, &mut pin, to(), &m, &mut out));
+            assert_eq!(pin, Some(first));
+        }
+        assert_eq!(out.len(), 21);
+        // The tunnel goes: another one is chosen and pinned.
+        if let Some(p) = t.pools.get_mut(&pool) {
+            p.handle_tunnel_failed(Instant::now(), first);
+        }
+        assert!(t.send_out_of_pinned(pool, &mut pin, to(), &m, &mut out));
+        assert!(pin.is_some_and(|id| id != first));
     }
 
     #[test]

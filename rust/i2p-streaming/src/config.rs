@@ -54,10 +54,17 @@ pub struct StreamConfig {
     /// Bytes the application may queue for sending and that are not yet in a
     /// packet ("i2p.streaming.bufferSize" = 64K).
     pub send_buffer: usize,
-    /// Bytes held for the application, in order or not ("INBOUND_BUFFER_SIZE =
-    /// maxMessageSize * (maxWindowSize + 2)"), plus a reserve of one maximum
-    /// payload (4096 or the MTU) for the next in-order packet. When full,
+    /// Bytes held for the application, in order or not, plus a reserve of one
+    /// maximum payload (4096 or the MTU) for the next in-order packet. When full,
     /// in-order packets are dropped and the peer is choked (delay > 60000).
+    ///
+    /// Java I2P holds one full window ("INBOUND_BUFFER_SIZE = maxMessageSize *
+    /// (maxWindowSize + 2)") and chokes. i2pd 2.45.1 ignores the choke: a packet we
+    /// ACKed frees its window even if the application has not read it. With one
+    /// window we dropped thousands of packets at i2pd's 128-packet window, and
+    /// i2pd, which resends only on its timer (9 s after the second try), took
+    /// minutes to recover (the end-to-end benchmark: 174 s for 20 MB). Two windows:
+    /// the application may fall a whole window behind.
     pub receive_buffer: usize,
 }
 
@@ -75,7 +82,7 @@ impl Default for StreamConfig {
             idle_timeout: None,
             close_timeout: Duration::from_secs(60),
             send_buffer: 64 * 1024,
-            receive_buffer: usize::from(DEFAULT_MTU) * (MAX_WINDOW as usize + 2),
+            receive_buffer: usize::from(DEFAULT_MTU) * (2 * MAX_WINDOW as usize + 2),
         }
     }
 }

@@ -405,6 +405,19 @@ impl StreamManager {
         Ok(())
     }
 
+    /// The route to `remote` (to every peer, with `None`) changed: a tunnel that
+    /// failed was replaced, or a newer LeaseSet came. Connections whose packets went
+    /// unacknowledged for a whole RTO ([`Event::Stalled`]) resend them with the next
+    /// `poll_transmit` rather than at their next timeout, which backoff may have put
+    /// tens of seconds away. Their RTO backoff is kept. Returns how many resend.
+    pub fn resend_stalled(&mut self, remote: Option<&Hash>) -> usize {
+        self.conns
+            .values_mut()
+            .filter(|c| remote.is_none_or(|r| c.remote_hash() == r))
+            .filter_map(|c| c.resend_if_stalled().then_some(()))
+            .count()
+    }
+
     /// Sends a ping (ECHO, FROM, signed) with up to 32 bytes of `payload`; the
     /// answer comes as [`Event::Pong`] with the returned id.
     pub fn ping(

@@ -535,6 +535,73 @@ fn connect_timeout_when_nobody_answers() {
     assert_eq!(pair.side[0].connection_count(), 0);
 }
 
+/// A pair whose link is down, and Alice's connection to Bob.
+fn connecting_while_down() -> (Pair, StreamId, Destination) {
+    let mut pair = Pair::new(4, LinkParams::perfect(), ManagerConfig::default());
+    pair.up = false;
+    let bob = pair.dest[1].clone();
+    let a = pair.side[0]
+        .connect(pair.now, bob.clone(), ports(), None)
+        .unwrap();
+    (pair, a, bob)
+}
+
+/// Bob accepts; true once Alice's connection `a` is up.
+fn accepted(a: StreamId) -> impl FnMut(&mut Pair) -> bool {
+    move |p: &mut Pair| {
+        let _ = p.side[1].accept();
+        p.events[0].contains(&Event::Connected(a))
+    }
+}
+
+#[test]
+fn unanswered_packets_report_stalls_with_their_count() {
+    let (mut pair, a, bob) = connecting_while_down();
+    let stalls = |p: &Pair| -> Vec<u32> {
+        p.events[0]
+            .iter()
+            .filter_map(|e| match e {
+                Event::Stalled {
+                    id,
+                    remote,
+                    timeouts,
+                } if *id == a && *remote == bob.hash() => Some(*timeouts),
+                _ => None,
+            })
+            .collect()
+    };
+    run_until(&mut pair, Duration::from_secs(8), |_| false);
+    assert!(stalls(&pair).is_empty(), "no stall before the initial RTO");
+    // RTO 9 s, then 18 s: timeouts at 9 s and 27 s.
+    run_until(&mut pair, Duration::from_secs(20), |_| false);
+    assert_eq!(stalls(&pair), vec![1, 2]);
+    // An answer ends the stall: the link comes back, the SYN resent at 63 s is
+    // answered and no further stall is reported.
+    pair.up = true;
+    assert!(run_until(&mut pair, Duration::from_secs(60), accepted(a)));
+    let n = stalls(&pair).len();
+    run_until(&mut pair, Duration::from_secs(120), |_| false);
+    assert_eq!(stalls(&pair).len(), n);
+}
+
+#[test]
+fn a_changed_route_resends_stalled_packets_at_once() {
+    let (mut pair, a, bob) = connecting_while_down();
+    // Not stalled yet: nothing to resend.
+    assert_eq!(pair.side[0].resend_stalled(None), 0);
+    // The first RTO (9 s) passes; the next resend would be at 27 s.
+    run_until(&mut pair, Duration::from_secs(12), |_| false);
+    let sent = pair.sent[0];
+    pair.up = true;
+    // Another peer's route changing does not concern it.
+    assert_eq!(pair.side[0].resend_stalled(Some(&pair.dest[0].hash())), 0);
+    assert_eq!(pair.side[0].resend_stalled(Some(&bob.hash())), 1);
+    assert!(run_until(&mut pair, Duration::from_secs(2), accepted(a)));
+    assert_eq!(pair.sent[0], sent + 1, "the SYN went once more, at once");
+    // Answered: no longer stalled.
+    assert_eq!(pair.side[0].resend_stalled(None), 0);
+}
+
 #[test]
 fn connect_gives_up_after_max_resends_with_default_timeout() {
     let mut pair = Pair::new(5, LinkParams::perfect(), ManagerConfig::default());

@@ -26,6 +26,8 @@ pub const TEST_INTERVAL: Duration = Duration::from_secs(20);
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// A tunnel failing this many tests in a row is dropped and replaced.
 pub const MAX_TEST_FAILURES: u32 = 2;
+/// [`TunnelPool::test_soon`] starts a test at most this often.
+pub const TEST_SPACING: Duration = Duration::from_secs(5);
 /// Builds in flight per direction, beyond what is missing: "build more than needed"
 /// keeps a pool full when some builds fail.
 const EXTRA_BUILDS: usize = 1;
@@ -172,6 +174,8 @@ pub struct TunnelPool {
     actions: VecDeque<PoolAction>,
     next_id: u64,
     next_test: Option<Instant>,
+    /// When the last round of tests started.
+    last_test: Option<Instant>,
     testing: Vec<(PoolTunnelId, PoolTunnelId, Instant)>,
     history: History,
     tests_ok: u64,
@@ -191,6 +195,7 @@ impl TunnelPool {
             actions: VecDeque::new(),
             next_id: 1,
             next_test: Some(now + TEST_INTERVAL),
+            last_test: None,
             testing: Vec::new(),
             history: History::default(),
             tests_ok: 0,
@@ -214,13 +219,64 @@ impl TunnelPool {
 
     /// Established tunnels in `direction`, newest first.
     pub fn tunnels(&self, direction: Direction) -> Vec<PoolTunnelId> {
+        self.newest_first(direction, |_| true)
+    }
+
+    /// The tunnels in `direction` to send through or publish, newest first: those
+    /// whose last test failed are left out while others remain. A failed test most
+    /// often means a hop is gone (i2pd, too, stops using a tunnel at its first
+    /// failed test); the next test or its expiry settles it.
+    pub fn usable(&self, direction: Direction) -> Vec<PoolTunnelId> {
+        let sound = |t: &Live| t.test_failures == 0;
+        if self
+            .live
+            .iter()
+            .any(|t| t.direction == direction && sound(t))
+        {
+            self.newest_first(direction, sound)
+        } else {
+            self.tunnels(direction)
+        }
+    }
+
+    /// Whether `id` is among [`TunnelPool::usable`] in `direction`.
+    pub fn is_usable(&self, direction: Direction, id: PoolTunnelId) -> bool {
+        let Some(t) = self
+            .live
+            .iter()
+            .find(|t| t.id == id && t.direction == direction)
+        else {
+            return false;
+        };
+        t.test_failures == 0
+            || !self
+                .live
+                .iter()
+                .any(|t| t.direction == direction && t.test_failures == 0)
+    }
+
+    fn newest_first(
+        &self,
+        direction: Direction,
+        keep: impl Fn(&Live) -> bool,
+    ) -> Vec<PoolTunnelId> {
         let mut v: Vec<&Live> = self
             .live
             .iter()
-            .filter(|t| t.direction == direction)
+            .filter(|t| t.direction == direction && keep(t))
             .collect();
         v.sort_by_key(|t| std::cmp::Reverse(t.built_at));
         v.into_iter().map(|t| t.id).collect()
+    }
+
+    /// Traffic through the pool went unanswered: test its tunnels now rather than
+    /// at the next [`TEST_INTERVAL`], unless a round started within
+    /// [`TEST_SPACING`].
+    pub fn test_soon(&mut self, now: Instant) {
+        if self.last_test.is_some_and(|t| now < t + TEST_SPACING) {
+            return;
+        }
+        self.next_test = Some(self.next_test.map_or(now, |t| t.min(now)));
     }
 
     /// Builds in flight.
@@ -399,6 +455,7 @@ impl TunnelPool {
         }
         if self.next_test.is_some_and(|t| now >= t) {
             self.next_test = Some(now + TEST_INTERVAL);
+            self.last_test = Some(now);
             self.start_test(now);
         }
         self.refill(now);
@@ -598,6 +655,99 @@ mod test {
             .count();
         assert_eq!(removed, 4);
         assert!(p.tunnels(Direction::Outbound).is_empty());
+    }
+
+    /// A pool with two tunnels each way, built at `t0`.
+    fn two_each_way(t0: Instant) -> TunnelPool {
+        let cfg = PoolConfig {
+            inbound_quantity: 2,
+            outbound_quantity: 2,
+            inbound_backups: 0,
+            outbound_backups: 0,
+            ..PoolConfig::exploratory()
+        };
+        let mut p = TunnelPool::new(cfg, t0);
+        let mut built = [0, 0];
+        for (id, d, _) in builds(&drain(&mut p)) {
+            let n = &mut built[usize::from(d == Direction::Outbound)];
+            if *n < 2 {
+                *n += 1;
+                p.handle_built(t0, id);
+            } else {
+                p.handle_build_failed(t0, id);
+            }
+        }
+        let _ = drain(&mut p);
+        p
+    }
+
+    fn tests(actions: &[PoolAction]) -> Vec<(PoolTunnelId, PoolTunnelId)> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                PoolAction::Test { outbound, inbound } => Some((*outbound, *inbound)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_failed_test_takes_a_tunnel_out_of_use_while_others_remain() {
+        let t0 = Instant::now();
+        let mut p = two_each_way(t0);
+        assert_eq!(p.usable(Direction::Outbound).len(), 2);
+        p.handle_timeout(t0 + TEST_INTERVAL);
+        let pairs = tests(&drain(&mut p));
+        assert_eq!(pairs.len(), 2);
+        let (bad_out, bad_in) = pairs[0];
+        let now = t0 + TEST_INTERVAL + Duration::from_secs(1);
+        p.handle_test_result(now, bad_out, bad_in, false);
+        p.handle_test_result(now, pairs[1].0, pairs[1].1, true);
+        // Still live (one failure), but not used or published.
+        assert_eq!(p.tunnels(Direction::Outbound).len(), 2);
+        assert_eq!(p.usable(Direction::Outbound), vec![pairs[1].0]);
+        assert_eq!(p.usable(Direction::Inbound), vec![pairs[1].1]);
+        // A later pass puts it back.
+        p.handle_timeout(t0 + 2 * TEST_INTERVAL);
+        for (o, i) in tests(&drain(&mut p)) {
+            p.handle_test_result(t0 + 2 * TEST_INTERVAL, o, i, true);
+        }
+        assert_eq!(p.usable(Direction::Outbound).len(), 2);
+    }
+
+    #[test]
+    fn with_every_tunnel_failing_all_stay_usable() {
+        let t0 = Instant::now();
+        let mut p = two_each_way(t0);
+        p.handle_timeout(t0 + TEST_INTERVAL);
+        for (o, i) in tests(&drain(&mut p)) {
+            p.handle_test_result(t0 + TEST_INTERVAL, o, i, false);
+        }
+        assert_eq!(p.usable(Direction::Outbound).len(), 2);
+        assert_eq!(p.usable(Direction::Inbound).len(), 2);
+    }
+
+    #[test]
+    fn test_soon_tests_at_once_but_not_twice_within_the_spacing() {
+        let t0 = Instant::now();
+        let mut p = two_each_way(t0);
+        let t1 = t0 + Duration::from_secs(3);
+        p.test_soon(t1);
+        assert_eq!(p.poll_timeout(), Some(t1));
+        p.handle_timeout(t1);
+        let pairs = tests(&drain(&mut p));
+        assert_eq!(pairs.len(), 2);
+        for (o, i) in pairs {
+            p.handle_test_result(t1, o, i, true);
+        }
+        // Within TEST_SPACING of that round: no new one before the interval.
+        let t2 = t1 + TEST_SPACING - Duration::from_secs(1);
+        p.test_soon(t2);
+        assert!(p.poll_timeout().is_some_and(|t| t > t2));
+        // After it: at once.
+        let t3 = t1 + TEST_SPACING;
+        p.test_soon(t3);
+        assert_eq!(p.poll_timeout(), Some(t3));
     }
 
     #[test]

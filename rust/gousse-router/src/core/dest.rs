@@ -4,6 +4,7 @@
 //! Floodfills", "LeaseSet Lookup").
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use i2p_netdb::{IncomingStore, Key, LookupKind, StoreEntry};
 use i2p_wire::i2np::{DatabaseStore, Payload};
@@ -22,6 +23,8 @@ const MAX_LEASESETS: usize = 4096;
 /// Most callers waiting for one LeaseSet, and for all of them.
 const MAX_WAITERS_PER_KEY: usize = 64;
 const MAX_WAITING_KEYS: usize = 1024;
+/// A remote LeaseSet is fetched again for stalled streams at most this often.
+pub(super) const LEASESET_REFRESH: Duration = Duration::from_secs(30);
 /// Floodfills a LeaseSet is stored at, closest first.
 const STORE_CANDIDATES: usize = 4;
 
@@ -38,8 +41,11 @@ pub(crate) struct DestState {
     /// Encrypted LeaseSets being looked up: the address that opens the one stored
     /// under each blinded hash.
     blinded_lookups: HashMap<Hash, BlindedAddress>,
-    /// Destination hashes of the addresses whose LeaseSet we opened, by signing key.
-    blinded_known: HashMap<[u8; 32], Hash>,
+    /// Destination hashes of the addresses whose LeaseSet we opened, and those
+    /// addresses, by signing key.
+    blinded_known: HashMap<[u8; 32], (Hash, BlindedAddress)>,
+    /// When each remote LeaseSet was last fetched again for a stalled stream.
+    refreshed: HashMap<Hash, Instant>,
 }
 
 pub(crate) type LookupReply = oneshot::Sender<Result<LeaseSet2, LookupError>>;
@@ -110,9 +116,17 @@ impl Core {
                 continue;
             };
             let fresh = d.refresh(now_std, now_s, &leases);
-            if fresh {
-                // Streams and datagrams held until we had a LeaseSet can go now.
+            if fresh || has_outbound {
+                // Streams and datagrams held until we had a LeaseSet and an outbound
+                // tunnel can go now.
                 self.flush_waiting(id);
+            }
+            // After a failed tunnel test, once the LeaseSet no longer names the
+            // tunnels that failed (the resent packets carry it).
+            if let Some(rt) = self.dests.runtime.get_mut(&id) {
+                if std::mem::take(&mut rt.route_changed) {
+                    self.resend_stalled(id, None);
+                }
             }
             let Some(d) = self.dests.by_id.get_mut(&id) else {
                 continue;
@@ -204,7 +218,7 @@ impl Core {
                 }
                 self.dests
                     .blinded_known
-                    .insert(*address.public_key(), ls.hash());
+                    .insert(*address.public_key(), (ls.hash(), address));
                 debug!(target: "gousse::dest", key = %store.key, dest = %ls.hash(), "encrypted LeaseSet opened");
                 self.keep_verified_leaseset(ls, store.key);
             }
@@ -268,7 +282,18 @@ impl Core {
                 }
             }
             debug!(target: "gousse::dest", key = %key, leases = ls.leases().len(), "LeaseSet2 kept");
-            self.dests.leasesets.insert(key, ls.clone());
+            let replaced = self
+                .dests
+                .leasesets
+                .insert(key, ls.clone())
+                .is_some_and(|old| old.published() < ls.published());
+            if replaced {
+                // New leases: streams that stalled on the old ones try them now.
+                let ids: Vec<u32> = self.dests.runtime.keys().copied().collect();
+                for id in ids {
+                    self.resend_stalled(id, Some(&key));
+                }
+            }
         }
         let _ = self.netdb.handle_database_store(
             now(),
@@ -327,7 +352,7 @@ impl Core {
             .dests
             .blinded_known
             .get(address.public_key())
-            .and_then(|h| self.dests.leasesets.get(h))
+            .and_then(|(h, _)| self.dests.leasesets.get(h))
             .filter(|l| !l.is_expired(now_ms))
         {
             let _ = reply.send(Ok(ls.clone()));
@@ -387,6 +412,59 @@ impl Core {
                 return;
             }
             self.drain_netdb();
+        }
+    }
+
+    /// Fetches the LeaseSet of `hash` from the floodfills again though we hold one
+    /// (see `route_stalled`), at most every [`LEASESET_REFRESH`]; a newer answer
+    /// replaces the cached copy. An encrypted LeaseSet is fetched under today's
+    /// blinded hash of the address that opened it.
+    pub(crate) fn refresh_leaseset(&mut self, hash: Hash) {
+        let at = Instant::now();
+        let fresh = |t: &Instant| at < *t + LEASESET_REFRESH;
+        if self.dests.refreshed.get(&hash).is_some_and(fresh) {
+            return;
+        }
+        if self.dests.refreshed.len() >= MAX_WAITING_KEYS {
+            self.dests.refreshed.retain(|_, t| fresh(t));
+            if self.dests.refreshed.len() >= MAX_WAITING_KEYS {
+                return;
+            }
+        }
+        self.dests.refreshed.insert(hash, at);
+        let blinded = self
+            .dests
+            .blinded_known
+            .values()
+            .find(|(h, _)| *h == hash)
+            .map(|(_, a)| a.clone());
+        let key = match blinded {
+            Some(address) => {
+                let date = i2p_wire::encrypted_leaseset::date_string(unix_ms() / 1000);
+                let Ok(store_key) = address.store_hash(&date) else {
+                    return;
+                };
+                if !self.dests.blinded_lookups.contains_key(&store_key)
+                    && self.dests.blinded_lookups.len() >= MAX_WAITING_KEYS
+                {
+                    return;
+                }
+                self.dests.blinded_lookups.insert(store_key, address);
+                store_key
+            }
+            None => hash,
+        };
+        if self.netdb.is_looking_up(&Key(key.0)) {
+            return;
+        }
+        match self.netdb.lookup(now(), Key(key.0), LookupKind::LeaseSet) {
+            Ok(_) => {
+                debug!(target: "gousse::dest", dest = %hash, "fetching a LeaseSet again for a stalled stream");
+                self.drain_netdb();
+            }
+            Err(e) => {
+                debug!(target: "gousse::dest", dest = %hash, "cannot fetch a LeaseSet again: {e}")
+            }
         }
     }
 

@@ -65,7 +65,29 @@ pub(crate) struct DestRuntime {
     leaseset_sent: HashMap<Hash, (Instant, u32)>,
     /// Remote destinations by their LeaseSet's X25519 key (who sent a garlic).
     by_key: HashMap<[u8; 32], Hash>,
+    /// The path to each remote we send to, kept while it works.
+    paths: HashMap<Hash, RemotePath>,
+    /// A tunnel test failed since the last tick: stalled streams resend once the
+    /// LeaseSet follows.
+    pub(super) route_changed: bool,
+    /// Messages came in since the streams last ran.
+    pump_due: bool,
 }
+
+/// The outbound tunnel and the remote's lease that messages to one remote take.
+/// Spreading one stream's packets and ACKs over several paths reorders them and
+/// makes its RTT jitter; i2pd's sender resends at 1.5 times its mean RTT, so jitter
+/// costs resends and a halved window. A path is kept until one of its ends goes
+/// (the tunnel expires or fails a test, the lease nears its end) or a stream over
+/// it stalls.
+#[derive(Debug, Default, Clone, Copy)]
+struct RemotePath {
+    outbound: Option<i2p_tunnel::pool::PoolTunnelId>,
+    lease: Option<(Hash, u32)>,
+}
+
+/// Most remote paths kept per destination.
+const MAX_PATHS: usize = 4096;
 
 impl DestRuntime {
     pub(crate) fn new(keys: &DestinationKeys) -> Self {
@@ -85,6 +107,9 @@ impl DestRuntime {
             datagrams: None,
             leaseset_sent: HashMap::new(),
             by_key: HashMap::new(),
+            paths: HashMap::new(),
+            route_changed: false,
+            pump_due: false,
         }
     }
 
@@ -226,7 +251,25 @@ impl Core {
                 self.send_cloves(id, remote, Vec::new());
             }
         }
-        self.pump_streams(id);
+        // Streams run once the core has taken what arrived with this message (see
+        // `pump_due_streams`), so one ACK answers a burst.
+        if let Some(rt) = self.dests.runtime.get_mut(&id) {
+            rt.pump_due = true;
+        }
+    }
+
+    /// Runs the streams of the destinations that received messages since the last
+    /// call. The core calls it once it has no more transport events at hand.
+    pub(crate) fn pump_due_streams(&mut self) {
+        let due: Vec<u32> = self
+            .dests
+            .runtime
+            .iter_mut()
+            .filter_map(|(id, rt)| std::mem::take(&mut rt.pump_due).then_some(*id))
+            .collect();
+        for id in due {
+            self.pump_streams(id);
+        }
     }
 
     /// An I2CP payload for destination `id`.
@@ -397,6 +440,7 @@ impl Core {
         let now = Instant::now().into_std();
         let mut touched = Vec::new();
         let mut transmits = Vec::new();
+        let mut stalled = Vec::new();
         {
             let notify = self.stream_notifier(id);
             let Some(rt) = self.dests.runtime.get_mut(&id) else {
@@ -445,8 +489,24 @@ impl Core {
                         }
                     }
                     Event::Readable(sid) | Event::Writable(sid) => touched.push(sid),
+                    Event::Stalled {
+                        id: sid,
+                        remote,
+                        timeouts,
+                    } => {
+                        debug!(target: "gousse::streams", dest = id, ?sid, %remote, timeouts, "stream stalled");
+                        stalled.push(remote);
+                    }
                     Event::Closed { id: sid, reason } => {
-                        debug!(target: "gousse::streams", dest = id, ?sid, ?reason, "stream closed");
+                        if let Some(s) = rt.streams.stream_stats(sid) {
+                            debug!(target: "gousse::streams", dest = id, ?sid, ?reason,
+                                received = s.packets_received, duplicates = s.duplicates_received,
+                                acks = s.acks_sent, resent = s.retransmissions, dropped = s.dropped,
+                                srtt = ?s.srtt,
+                                "stream closed");
+                        } else {
+                            debug!(target: "gousse::streams", dest = id, ?sid, ?reason, "stream closed");
+                        }
                         if let Some(reply) = rt.connecting.remove(&sid) {
                             let e = match reason {
                                 i2p_streaming::CloseReason::ResetByPeer => ConnectError::Reset,
@@ -466,6 +526,9 @@ impl Core {
                 }
             }
         }
+        for remote in stalled {
+            self.route_stalled(id, remote);
+        }
         for sid in touched {
             self.move_stream_data(id, sid);
         }
@@ -476,6 +539,38 @@ impl Core {
         }
         for t in transmits {
             self.send_stream_packet(id, t);
+        }
+    }
+
+    /// A stream to `remote` went a whole RTO without an acknowledgment: one of our
+    /// tunnels or the leases we use may lead through a hop that died, or the remote
+    /// may hold our old LeaseSet. Our tunnels are tested at once (those that fail
+    /// are no longer used or published), our LeaseSet goes with the next message
+    /// again, and the remote's is fetched anew from the floodfills (at most every
+    /// [`LEASESET_REFRESH`](super::dest::LEASESET_REFRESH)); a newer one replaces
+    /// the cached copy, which would otherwise be used until it expires (up to ten
+    /// minutes) though the remote may have published new tunnels since. The path to
+    /// the remote is chosen again.
+    fn route_stalled(&mut self, id: u32, remote: Hash) {
+        if let Some(rt) = self.dests.runtime.get_mut(&id) {
+            rt.leaseset_sent.remove(&remote);
+            rt.paths.remove(&remote);
+        }
+        self.tunnels
+            .test_soon(PoolKey::Client(id), Instant::now().into_std());
+        self.refresh_leaseset(remote);
+    }
+
+    /// Stalled streams of destination `id` (to `remote`, or to anyone) resend now:
+    /// their route changed.
+    pub(crate) fn resend_stalled(&mut self, id: u32, remote: Option<&Hash>) {
+        let Some(rt) = self.dests.runtime.get_mut(&id) else {
+            return;
+        };
+        let n = rt.streams.resend_stalled(remote);
+        if n > 0 {
+            debug!(target: "gousse::streams", dest = id, streams = n, "route changed: stalled streams resend");
+            self.pump_streams(id);
         }
     }
 
@@ -505,13 +600,7 @@ impl Core {
     /// looking it up (held, bounded, meanwhile).
     pub(crate) fn send_payload(&mut self, id: u32, remote: Hash, payload: I2cpPayload) {
         let now_ms = unix_ms();
-        // Until our own LeaseSet exists the remote could not answer (and i2pd treats a
-        // SYN it could not answer as a duplicate when it comes again): hold it.
-        let ours_ready = self
-            .dests
-            .by_id
-            .get(&id)
-            .is_some_and(|d| d.leaseset().is_some());
+        let ours_ready = self.can_send(id);
         let have = self
             .dests
             .leasesets
@@ -568,15 +657,24 @@ impl Core {
         self.send_cloves(id, remote, vec![Clove::local(data)]);
     }
 
-    /// Sends what waited for `remote`'s LeaseSet (after a lookup ended).
-    pub(crate) fn flush_waiting(&mut self, id: u32) {
-        let now_ms = unix_ms();
-        if self
-            .dests
+    /// Whether destination `id` can send: it has its LeaseSet (until then the
+    /// remote could not answer, and i2pd treats a SYN it could not answer as a
+    /// duplicate when it comes again) and an outbound tunnel (a SYN sent before would
+    /// be lost and wait a whole RTO, 9 s, to go again). Until then what it sends is
+    /// held, bounded, and goes within a second of both being there.
+    fn can_send(&self, id: u32) -> bool {
+        self.dests
             .by_id
             .get(&id)
-            .is_none_or(|d| d.leaseset().is_none())
-        {
+            .is_some_and(|d| d.leaseset().is_some())
+            && self.tunnels.counts(PoolKey::Client(id)).1 > 0
+    }
+
+    /// Sends what was held until the destination could send, and what waited for a
+    /// remote's LeaseSet (after a lookup ended).
+    pub(crate) fn flush_waiting(&mut self, id: u32) {
+        let now_ms = unix_ms();
+        if !self.can_send(id) {
             return;
         }
         let Some(rt) = self.dests.runtime.get_mut(&id) else {
@@ -628,15 +726,27 @@ impl Core {
             .iter()
             .filter(|l| l.end_date > now_s + 10)
             .collect();
+        let mut path = self
+            .dests
+            .runtime
+            .get(&id)
+            .and_then(|rt| rt.paths.get(&remote).copied())
+            .unwrap_or_default();
+        let pinned = leases
+            .iter()
+            .find(|l| path.lease == Some((l.tunnel_gw, l.tunnel_id)))
+            .copied();
         let n = u64::try_from(leases.len()).unwrap_or(0);
-        let Some(lease) = (n > 0)
-            .then(|| usize::try_from(i2p_crypto::random_below(n)).unwrap_or(0))
-            .and_then(|i| leases.get(i))
-            .copied()
-        else {
+        let Some(lease) = pinned.or_else(|| {
+            (n > 0)
+                .then(|| usize::try_from(i2p_crypto::random_below(n)).unwrap_or(0))
+                .and_then(|i| leases.get(i))
+                .copied()
+        }) else {
             debug!(target: "gousse::streams", %remote, "remote LeaseSet has no live lease");
             return;
         };
+        path.lease = Some((lease.tunnel_gw, lease.tunnel_id));
         // Our LeaseSet goes along with every New Session message (the remote cannot
         // answer without it, and the one that carried it may have been lost), and
         // otherwise when the remote has not had the current one.
@@ -686,8 +796,9 @@ impl Core {
             body,
         );
         let mut out = Vec::new();
-        if !self.tunnels.send_out_of(
+        if !self.tunnels.send_out_of_pinned(
             PoolKey::Client(id),
+            &mut path.outbound,
             Delivery::Tunnel {
                 tunnel_id: lease.tunnel_id,
                 gateway: lease.tunnel_gw,
@@ -698,11 +809,17 @@ impl Core {
             debug!(target: "gousse::streams", dest = id, "no outbound tunnel yet");
             return;
         }
-        if let (Some(published), Some(rt)) = (leaseset_included, self.dests.runtime.get_mut(&id)) {
-            if rt.leaseset_sent.len() >= 4096 {
-                rt.leaseset_sent.clear();
+        if let Some(rt) = self.dests.runtime.get_mut(&id) {
+            if let Some(published) = leaseset_included {
+                if rt.leaseset_sent.len() >= 4096 {
+                    rt.leaseset_sent.clear();
+                }
+                rt.leaseset_sent.insert(remote, (now, published));
             }
-            rt.leaseset_sent.insert(remote, (now, published));
+            if rt.paths.len() >= MAX_PATHS && !rt.paths.contains_key(&remote) {
+                rt.paths.clear();
+            }
+            rt.paths.insert(remote, path);
         }
         self.run_outs(out);
     }
