@@ -484,13 +484,11 @@ impl Tunnels {
             }
             self.drain_pool(key, now, now_ms, routers, out);
         }
-        let mut dests = self.log_failed_tests();
-        dests.dedup();
-        out.extend(dests.into_iter().map(Out::RouteChanged));
+        out.extend(self.log_failed_tests().into_iter().map(Out::RouteChanged));
     }
 
     /// Forgets the tests the pool has given up on, saying which tunnels failed.
-    /// Returns the local destinations whose tunnels failed, sorted.
+    /// Returns the local destinations whose tunnels failed, each once.
     fn log_failed_tests(&mut self) -> Vec<u32> {
         let pools = &self.pools;
         let mut failed = Vec::new();
@@ -515,6 +513,7 @@ impl Tunnels {
             }
         }
         dests.sort_unstable();
+        dests.dedup();
         dests
     }
 

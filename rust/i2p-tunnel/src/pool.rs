@@ -227,32 +227,23 @@ impl TunnelPool {
     /// often means a hop is gone (i2pd, too, stops using a tunnel at its first
     /// failed test); the next test or its expiry settles it.
     pub fn usable(&self, direction: Direction) -> Vec<PoolTunnelId> {
-        let sound = |t: &Live| t.test_failures == 0;
-        if self
-            .live
-            .iter()
-            .any(|t| t.direction == direction && sound(t))
-        {
-            self.newest_first(direction, sound)
-        } else {
-            self.tunnels(direction)
-        }
+        let skip_failed = self.any_sound(direction);
+        self.newest_first(direction, |t| !skip_failed || t.test_failures == 0)
     }
 
     /// Whether `id` is among [`TunnelPool::usable`] in `direction`.
     pub fn is_usable(&self, direction: Direction, id: PoolTunnelId) -> bool {
-        let Some(t) = self
-            .live
+        self.live
             .iter()
             .find(|t| t.id == id && t.direction == direction)
-        else {
-            return false;
-        };
-        t.test_failures == 0
-            || !self
-                .live
-                .iter()
-                .any(|t| t.direction == direction && t.test_failures == 0)
+            .is_some_and(|t| t.test_failures == 0 || !self.any_sound(direction))
+    }
+
+    /// Whether a tunnel in `direction` has not failed its last test.
+    fn any_sound(&self, direction: Direction) -> bool {
+        self.live
+            .iter()
+            .any(|t| t.direction == direction && t.test_failures == 0)
     }
 
     fn newest_first(

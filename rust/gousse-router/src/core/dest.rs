@@ -358,25 +358,26 @@ impl Core {
             let _ = reply.send(Ok(ls.clone()));
             return;
         }
-        let date = i2p_wire::encrypted_leaseset::date_string(now_ms / 1000);
-        let store_key = match address.store_hash(&date) {
-            Ok(k) => k,
-            Err(e) => {
-                let _ = reply.send(Err(LookupError::CannotStart(host, e.to_string())));
-                return;
+        match self.blinded_lookup_key(address) {
+            Ok(store_key) => self.start_leaseset_lookup(store_key, host, reply),
+            Err(why) => {
+                let _ = reply.send(Err(LookupError::CannotStart(host, why)));
             }
-        };
+        }
+    }
+
+    /// Today's blinded hash of `address`, under which its encrypted LeaseSet is
+    /// looked up; the address is kept to open the answer.
+    fn blinded_lookup_key(&mut self, address: BlindedAddress) -> Result<Hash, String> {
+        let date = i2p_wire::encrypted_leaseset::date_string(unix_ms() / 1000);
+        let store_key = address.store_hash(&date).map_err(|e| e.to_string())?;
         if !self.dests.blinded_lookups.contains_key(&store_key)
             && self.dests.blinded_lookups.len() >= MAX_WAITING_KEYS
         {
-            let _ = reply.send(Err(LookupError::CannotStart(
-                host,
-                "too many lookups".into(),
-            )));
-            return;
+            return Err("too many lookups".into());
         }
         self.dests.blinded_lookups.insert(store_key, address);
-        self.start_leaseset_lookup(store_key, host, reply);
+        Ok(store_key)
     }
 
     /// Waits for the LeaseSet stored under `key`, starting its lookup if nobody
@@ -439,19 +440,10 @@ impl Core {
             .find(|(h, _)| *h == hash)
             .map(|(_, a)| a.clone());
         let key = match blinded {
-            Some(address) => {
-                let date = i2p_wire::encrypted_leaseset::date_string(unix_ms() / 1000);
-                let Ok(store_key) = address.store_hash(&date) else {
-                    return;
-                };
-                if !self.dests.blinded_lookups.contains_key(&store_key)
-                    && self.dests.blinded_lookups.len() >= MAX_WAITING_KEYS
-                {
-                    return;
-                }
-                self.dests.blinded_lookups.insert(store_key, address);
-                store_key
-            }
+            Some(address) => match self.blinded_lookup_key(address) {
+                Ok(store_key) => store_key,
+                Err(_) => return,
+            },
             None => hash,
         };
         if self.netdb.is_looking_up(&Key(key.0)) {
