@@ -13,7 +13,7 @@ use crate::{our_addr, CONSOLE_PORT};
 fn leaseset_is_published_to_i2pd_floodfills() {
     isolate!();
     let addr = our_addr();
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::work_dir();
     let data = work.path().join("gousse");
     // Our identity first, so that the i2pd routers know us from their start.
     let (net, seed) = crate::network_knowing_us(

@@ -30,8 +30,9 @@ const PROXY_ROUTER: usize = 2;
 const SITE_ROUTER: usize = 1;
 
 /// Retries curl until it succeeds (a first fetch may find no LeaseSet yet), then
-/// checks the bytes.
+/// checks the bytes. A failed try prints `g`'s loss counters.
 pub(crate) fn fetch_until_ok(
+    g: &Gousse,
     args: &[&str],
     url: &str,
     out: &std::path::Path,
@@ -47,6 +48,7 @@ pub(crate) fn fetch_until_ok(
             assert_eq!(got, want, "SHA-256 of {url}");
             return took;
         }
+        println!("fetch failed after {took:.1?}; {}", g.loss_counters());
         assert!(
             Instant::now() < deadline,
             "no successful fetch of {url} in {within:?}"
@@ -59,7 +61,7 @@ pub(crate) fn fetch_until_ok(
 fn eepsites_both_ways_with_i2pd() {
     isolate!();
     let addr = our_addr();
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::work_dir();
     let data = work.path().join("gousse");
     let body = Arc::new(random_body(BODY_LEN));
     let want = hex(&i2p_crypto::hash::sha256(&body));
@@ -139,6 +141,7 @@ fn eepsites_both_ways_with_i2pd() {
     );
     let out = work.path().join("fetched");
     let took = fetch_until_ok(
+        &g,
         &["-x", &proxy],
         &format!("http://{our_b32}/file"),
         &out,
@@ -153,6 +156,7 @@ fn eepsites_both_ways_with_i2pd() {
 
     // 2. Our client tunnel -> i2pd's server tunnel.
     let took = fetch_until_ok(
+        &g,
         &[],
         &format!("http://127.0.0.1:{CLIENT_TUNNEL}/file"),
         &out,
@@ -171,6 +175,7 @@ fn eepsites_both_ways_with_i2pd() {
         std::thread::spawn(move || hostile_proxy_clients(&stop))
     };
     let took = fetch_until_ok(
+        &g,
         &["-x", "http://127.0.0.1:4444"],
         &format!("http://{i2pd_b32}/file"),
         &out,
@@ -191,6 +196,7 @@ fn eepsites_both_ways_with_i2pd() {
 
     // 4. Our SOCKS proxy -> i2pd's server tunnel, the name resolved by the proxy.
     let took = fetch_until_ok(
+        &g,
         &["--socks5-hostname", "127.0.0.1:4447"],
         &format!("http://{i2pd_b32}/file"),
         &out,
@@ -215,6 +221,7 @@ fn eepsites_both_ways_with_i2pd() {
     assert!(page.contains("nosuchsite.i2p"), "{page}");
     let st = g.status();
     println!("destinations: {}", st["destinations"]);
+    println!("{}", g.loss_counters());
 }
 
 /// The keys of an i2pd tunnel from its key file `file`, once i2pd has written it.

@@ -30,7 +30,7 @@ const SITE_ROUTER: usize = 1;
 fn encrypted_leasesets_both_ways_with_i2pd() {
     isolate!();
     let addr = our_addr();
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::work_dir();
     let data = work.path().join("gousse");
     let body = Arc::new(random_body(BODY_LEN));
     let want = hex(&i2p_crypto::hash::sha256(&body));
@@ -90,6 +90,7 @@ fn encrypted_leasesets_both_ways_with_i2pd() {
     // 1. Gousse's proxy -> i2pd's encrypted LeaseSet.
     let out = work.path().join("fetched");
     let took = fetch_until_ok(
+        &g,
         &["-x", "http://127.0.0.1:4444"],
         &format!("http://{i2pd_b33}/file"),
         &out,
@@ -171,6 +172,7 @@ fn encrypted_leasesets_both_ways_with_i2pd() {
 
     // 3. i2pd's proxy -> our encrypted LeaseSet, by its b33.
     let took = fetch_until_ok(
+        &g,
         &["-x", &proxy],
         &format!("http://{our_b33}/file"),
         &out,

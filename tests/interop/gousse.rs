@@ -8,6 +8,14 @@ use std::time::{Duration, Instant};
 
 use gousse_testnet::console::http_get;
 
+/// Our transit share in tests not about the share, KB/s: the i2pd routers of the
+/// test network (bandwidth X) relay without limit, and so do we. At the default
+/// share (256 KB/s), a bulk stream whose tunnels i2pd built through our router lost
+/// packets to the share, and i2pd's sender, which resends only on its timer (9 s
+/// once it has resent twice without an answer), crawled at tens of KB/s: the
+/// eepsite test's 20 MB did not come in 240 s.
+const TESTNET_SHARE_KBPS: u32 = 64 * 1024;
+
 /// A `gousse run` process.
 pub struct Gousse {
     child: Option<Child>,
@@ -38,6 +46,12 @@ impl Gousse {
                 .into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
+        if !extra
+            .iter()
+            .any(|a| *a == "--transit-share" || *a == "--no-transit")
+        {
+            args.extend(["--transit-share".into(), TESTNET_SHARE_KBPS.to_string()]);
+        }
         let log = data_dir.join("gousse.log");
         let start_len = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
         let child = Command::new(env!("CARGO_BIN_EXE_gousse"))
@@ -104,6 +118,24 @@ impl Gousse {
         }
         v.as_u64()
             .unwrap_or_else(|| panic!("status has no number at {path}: {st}"))
+    }
+
+    /// The counters that say where traffic was lost, on one line: to read beside a
+    /// slow or failed transfer.
+    pub fn loss_counters(&self) -> String {
+        let st = self.status();
+        [
+            "transit_bytes",
+            "transit_dropped",
+            "tunnel_messages_dropped",
+            "peer_messages_dropped",
+            "tunnel_tests_ok",
+            "tunnel_tests_failed",
+        ]
+        .iter()
+        .map(|k| format!("{k}={}", st[k]))
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 
     /// Our router hash (I2P base64), from the status.

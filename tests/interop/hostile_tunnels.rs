@@ -34,7 +34,7 @@ fn msg(t: MessageType, payload: Vec<u8>) -> I2npMessage {
 /// Returns the work directory (kept alive), the router, its RouterInfo and the peer.
 fn router_with_peer(extra: &[&str]) -> (tempfile::TempDir, Gousse, i2p_wire::RouterInfo, Alice) {
     let addr = our_addr();
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::work_dir();
     let data = work.path().join("gousse");
     let mut args = vec!["--reseed-threshold", "0"];
     args.extend_from_slice(extra);

@@ -38,6 +38,20 @@ pub(crate) fn our_addr() -> SocketAddr {
     SocketAddr::new(ip.into(), NTCP2_PORT)
 }
 
+/// A scratch directory for a test's Gousse data, web bodies and seeds; kept (and
+/// its path printed) when `GOUSSE_KEEP_TESTNET` is set, like the i2pd network's.
+pub(crate) fn work_dir() -> tempfile::TempDir {
+    let mut dir = tempfile::Builder::new()
+        .prefix("gousse-interop-")
+        .tempdir()
+        .unwrap();
+    if std::env::var_os(gousse_testnet::KEEP_ENV).is_some() {
+        dir.disable_cleanup(true);
+        println!("test data kept in {}", dir.path().display());
+    }
+    dir
+}
+
 /// Our router's identity first (a start and stop in `data`), then an i2pd network
 /// from `builder` that has our RouterInfo from its start, then a directory of every
 /// i2pd RouterInfo to reseed from (`work/seed`).
@@ -90,7 +104,7 @@ fn joins_an_i2pd_network() {
     assert_eq!(floodfills.len(), 2);
 
     // Reseed from a test-signed su3 holding only the first floodfill's RouterInfo.
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::work_dir();
     let zip = reseed::make_zip(&[net.router(0).unwrap().router_info().unwrap()]).unwrap();
     let (su3, cert) = reseed::make_signed_su3(&zip, "testnet@mail.i2p", work.path()).unwrap();
     let cert_dir = cert.parent().unwrap().to_owned();
@@ -255,7 +269,7 @@ fn joins_an_i2pd_network() {
 fn tampered_su3_is_refused() {
     isolate!();
     let addr = our_addr();
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::work_dir();
     let ri = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../i2p-wire/tests/data/i2pd-2.45.1-router.info"

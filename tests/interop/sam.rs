@@ -177,7 +177,7 @@ macro_rules! exchange {
 fn sam_bridges_with_i2pd() {
     isolate!();
     let addr = our_addr();
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::work_dir();
     let data = work.path().join("gousse");
     // Our identity first, so that the i2pd routers know us from their start.
     let (net, seed) = crate::network_knowing_us(

@@ -55,7 +55,7 @@ fn tunnels_with_i2pd() {
 
     // Our identity first, so that the i2pd routers know us from their start and can
     // choose us for their first tunnels.
-    let work = tempfile::tempdir().unwrap();
+    let work = crate::work_dir();
     let data = work.path().join("gousse");
     let mut first = Gousse::start(&data, addr, CONSOLE_PORT, &["--reseed-threshold", "0"]);
     assert!(first.stop().success());

@@ -37,12 +37,15 @@ pub fn serve(addr: SocketAddr, body: Arc<Vec<u8>>) {
                         Ok(n) => head.extend_from_slice(&buf[..n]),
                     }
                 }
-                let _ = write!(
-                    conn,
+                // The head in one write: i2pd 2.45.1's HTTP server tunnel cuts a
+                // header line that arrives in two reads in two ("Content-Length: \n"),
+                // and curl then refuses the response.
+                let head = format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
                      Content-Length: {}\r\nConnection: close\r\n\r\n",
                     body.len()
                 );
+                let _ = conn.write_all(head.as_bytes());
                 let _ = conn.write_all(&body);
                 let _ = conn.flush();
             });

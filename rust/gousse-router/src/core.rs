@@ -51,6 +51,10 @@ const RESIGN_INTERVAL: Duration = Duration::from_secs(20 * 60);
 /// Transport events handled in a row, after the one that woke the core, before the
 /// streams answer what came.
 const EVENT_BATCH: usize = 64;
+/// How long such a batch may take: the ACKs of what came wait for it, and i2pd's
+/// sender resends what goes unacknowledged for 1.5 times its mean RTT (a few
+/// milliseconds on a fast path). On a slow CPU a batch is cut short.
+const EVENT_BATCH_TIME: Duration = Duration::from_millis(2);
 /// RouterInfos dated further than this in the future are refused
 /// (network-database.md, "RouterInfo Expiration": clock skew allowance).
 const MAX_FUTURE_PUBLISHED_MS: u64 = 2 * 60 * 1000;
@@ -236,7 +240,11 @@ impl Core {
                         self.on_transport_event(ev);
                         // Take what else has arrived before the streams answer: a
                         // burst of streaming packets then gets one ACK.
+                        let batch_start = std::time::Instant::now();
                         for _ in 0..EVENT_BATCH {
+                            if batch_start.elapsed() >= EVENT_BATCH_TIME {
+                                break;
+                            }
                             match events.try_recv() {
                                 Ok(ev) => self.on_transport_event(ev),
                                 Err(_) => break,
@@ -1062,6 +1070,7 @@ impl Core {
             (st.build_requests_dropped, st.build_requests_replayed) =
                 self.tunnels.dropped_build_requests();
             st.tunnel_messages_dropped = self.tunnels.counters.bad_tunnel_messages;
+            st.peer_messages_dropped = self.counters.messages_dropped.load(Ordering::Relaxed);
             st.reassembly_bytes = self.tunnels.reassembly_bytes();
             let c = self.tunnels.counters;
             st.transit_bytes = c.transit_bytes;

@@ -93,6 +93,10 @@ pub struct Status {
     /// Tunnel messages dropped (bad checksum, impossible fragments, unknown tunnel,
     /// undeliverable) since start.
     pub tunnel_messages_dropped: u64,
+    /// Messages to peers dropped since start: a session's queue was full, or it
+    /// could not take them.
+    #[serde(default)]
+    pub peer_messages_dropped: u64,
     /// Bytes held in tunnel message reassembly now (bounded per tunnel).
     pub reassembly_bytes: usize,
     /// Whether netDb lookups and stores go through our tunnels now (else directly).

@@ -330,26 +330,36 @@ impl Tunnels {
 
     /// One of a pool's outbound tunnels, chosen at random to spread the load.
     fn outbound(&self, key: PoolKey) -> Option<TunnelKey> {
-        let ids: Vec<PoolTunnelId> = self
+        self.outbound_avoiding(key, None)
+    }
+
+    /// An outbound tunnel of `key` at random, other than `avoid` unless it is the
+    /// only one.
+    fn outbound_avoiding(&self, key: PoolKey, avoid: Option<PoolTunnelId>) -> Option<TunnelKey> {
+        let mut ids: Vec<PoolTunnelId> = self
             .pools
             .get(&key)?
             .usable(Direction::Outbound)
             .into_iter()
             .filter(|id| self.ours.contains_key(&(key, *id)))
             .collect();
+        if ids.len() > 1 {
+            ids.retain(|id| Some(*id) != avoid);
+        }
         let n = u64::try_from(ids.len()).ok().filter(|n| *n > 0)?;
         let pick = usize::try_from(i2p_crypto::random_below(n)).unwrap_or(0);
         ids.get(pick).map(|id| (key, *id))
     }
 
     /// Like [`Tunnels::send_out_of`], through the outbound tunnel in `pin` while it
-    /// is usable, else through one chosen at random, which `pin` then holds. One
-    /// path per remote keeps a stream's packets in order and its RTT steady (i2pd
-    /// and Java I2P keep one too).
+    /// is usable, else through one chosen at random (other than `avoid` if there
+    /// is another), which `pin` then holds. One path per remote keeps a stream's
+    /// packets in order and its RTT steady (i2pd and Java I2P keep one too).
     pub(crate) fn send_out_of_pinned(
         &mut self,
         pool: PoolKey,
         pin: &mut Option<PoolTunnelId>,
+        avoid: Option<PoolTunnelId>,
         delivery: Delivery,
         msg: &I2npMessage,
         out: &mut Vec<Out>,
@@ -361,7 +371,10 @@ impl Tunnels {
                     .get(&pool)
                     .is_some_and(|p| p.is_usable(Direction::Outbound, *id))
         });
-        let Some(key) = pinned.map(|id| (pool, id)).or_else(|| self.outbound(pool)) else {
+        let Some(key) = pinned
+            .map(|id| (pool, id))
+            .or_else(|| self.outbound_avoiding(pool, avoid))
+        else {
             return false;
         };
         *pin = Some(key.1);
@@ -1252,10 +1265,10 @@ mod test {
         let to = || Delivery::Router(Hash([2; 32]));
         let mut pin = None;
         let mut out = Vec::new();
-        assert!(t.send_out_of_pinned(pool, &mut pin, to(), &m, &mut out));
+        assert!(t.send_out_of_pinned(pool, &mut pin, None, to(), &m, &mut out));
         let first = pin.expect("a tunnel was chosen and pinned");
         for _ in 0..20 {
-            assert!(t.send_out_of_pinned(pool, &mut pin, to(), &m, &mut out));
+            assert!(t.send_out_of_pinned(pool, &mut pin, None, to(), &m, &mut out));
             assert_eq!(pin, Some(first));
         }
         assert_eq!(out.len(), 21);
@@ -1263,8 +1276,25 @@ mod test {
         if let Some(p) = t.pools.get_mut(&pool) {
             p.handle_tunnel_failed(Instant::now(), first);
         }
-        assert!(t.send_out_of_pinned(pool, &mut pin, to(), &m, &mut out));
+        assert!(t.send_out_of_pinned(pool, &mut pin, None, to(), &m, &mut out));
         assert!(pin.is_some_and(|id| id != first));
+    }
+
+    #[test]
+    fn a_new_pin_avoids_the_tunnel_of_a_stalled_path() {
+        let mut t = zero_hop_tunnels();
+        let pool = PoolKey::Exploratory;
+        let m = I2npMessage::new(MessageType::DATA, 9, 0, vec![1, 2, 3]);
+        let to = || Delivery::Router(Hash([2; 32]));
+        let mut out = Vec::new();
+        let mut first = None;
+        assert!(t.send_out_of_pinned(pool, &mut first, None, to(), &m, &mut out));
+        let stalled = first.expect("pinned");
+        for _ in 0..20 {
+            let mut pin = None;
+            assert!(t.send_out_of_pinned(pool, &mut pin, Some(stalled), to(), &m, &mut out));
+            assert!(pin.is_some_and(|id| id != stalled), "another tunnel");
+        }
     }
 
     #[test]

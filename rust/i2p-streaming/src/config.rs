@@ -54,9 +54,10 @@ pub struct StreamConfig {
     /// Bytes the application may queue for sending and that are not yet in a
     /// packet ("i2p.streaming.bufferSize" = 64K).
     pub send_buffer: usize,
-    /// Bytes held for the application, in order or not, plus a reserve of one
-    /// maximum payload (4096 or the MTU) for the next in-order packet. When full,
-    /// in-order packets are dropped and the peer is choked (delay > 60000).
+    /// In-order bytes held for the application before the peer is choked (delay >
+    /// 60000); also the most held ahead of a gap. Packets are dropped only when
+    /// twice this is held, in order or not (plus a reserve of one maximum payload,
+    /// 4096 or the MTU, for the next in-order packet).
     ///
     /// Java I2P holds one full window ("INBOUND_BUFFER_SIZE = maxMessageSize *
     /// (maxWindowSize + 2)") and chokes. i2pd 2.45.1 ignores the choke: a packet we
@@ -64,7 +65,7 @@ pub struct StreamConfig {
     /// window we dropped thousands of packets at i2pd's 128-packet window, and
     /// i2pd, which resends only on its timer (9 s after the second try), took
     /// minutes to recover (the end-to-end benchmark: 174 s for 20 MB). Two windows:
-    /// the application may fall a whole window behind.
+    /// the application may fall a whole window behind before we choke.
     pub receive_buffer: usize,
 }
 

@@ -53,6 +53,10 @@ const MIN_ACK_DELAY: Duration = Duration::from_millis(2);
 /// "The unchoking endpoint should send several packets with this field set".
 const UNCHOKE_REPEATS: u8 = 3;
 
+/// How long the peer may resend what we hold, with nothing new arriving, before
+/// we take it that our ACKs do not reach it (at least twice the RTT).
+const ACK_PATH_QUIET: Duration = Duration::from_secs(1);
+
 /// Largest payload accepted from a peer whatever MTU we advertised: i2pd sends
 /// up to its own MTU (1812 on ratchet sessions) without reading ours, and its
 /// packets are at most 4096 bytes (MAX_PACKET_SIZE).
@@ -190,6 +194,12 @@ pub(crate) struct Connection {
     ack_deadline: Option<Instant>,
     choking_peer: bool,
     unchoke_repeats: u8,
+    /// When a packet last brought something new (in order or ahead of a gap).
+    last_progress: Instant,
+    /// Times since then that the peer resent what we hold although we had ACKed
+    /// it, each at least [`ACK_PATH_QUIET`] after the one before.
+    ack_path_stalls: u32,
+    ack_path_stalled_at: Option<Instant>,
 
     // Liveness.
     last_received: Instant,
@@ -300,6 +310,9 @@ impl Connection {
             ack_deadline: None,
             choking_peer: false,
             unchoke_repeats: 0,
+            last_progress: now,
+            ack_path_stalls: 0,
+            ack_path_stalled_at: None,
             last_received: now,
             last_sent: now,
             retransmissions: 0,
@@ -592,7 +605,7 @@ impl Connection {
         }
         if seq < self.recv_next {
             // Duplicate: our ACK was lost or late; ACK again now.
-            self.duplicates_received += 1;
+            self.on_duplicate(now);
             self.ack_now = true;
             return;
         }
@@ -610,7 +623,9 @@ impl Connection {
             self.schedule_ack(now, requested);
         } else {
             if !self.ooo.contains_key(&seq) {
-                if self.held() + p.payload.len() > self.cfg.receive_buffer {
+                if self.ooo_bytes + p.payload.len() > self.cfg.receive_buffer
+                    || self.held() + p.payload.len() > self.hold_limit()
+                {
                     self.dropped += 1;
                     self.ack_now = true;
                     return;
@@ -623,8 +638,10 @@ impl Connection {
                         close,
                     },
                 );
+                self.last_progress = now;
+                self.ack_path_stalls = 0;
             } else {
-                self.duplicates_received += 1;
+                self.on_duplicate(now);
             }
             // i2pd: "send NACKs for missing messages ASAP".
             if self.established {
@@ -645,14 +662,29 @@ impl Connection {
         self.recv_buf.len() + self.ooo_bytes
     }
 
-    /// Appends an in-order packet's payload if there is room; otherwise drops it
-    /// and chokes the peer. Packets ahead of a gap may fill the receive buffer;
-    /// the next in-order packet may then use a reserve of one maximum payload,
-    /// so a full reordering buffer never blocks the packet that drains it. In
-    /// all, held bytes stay within receive_buffer + max payload.
+    /// Most bytes held before packets are dropped: twice the receive buffer.
+    ///
+    /// The peer is choked once the application falls a receive buffer behind, but
+    /// i2pd 2.45.1 ignores the choke, and after a loss it goes on sending past the
+    /// gap at full speed until its timer resends the missing packet: what was
+    /// held ahead of the gap then becomes in-order data all at once, and packets
+    /// keep coming while the application reads it. Dropping them made i2pd wait
+    /// for its timer again, with a halved window and a doubled timeout (the
+    /// end-to-end benchmark: runs of 30 to 70 s instead of 4 s). So out-of-order
+    /// data may take one receive buffer, in-order data the rest.
+    fn hold_limit(&self) -> usize {
+        self.cfg.receive_buffer.saturating_mul(2)
+    }
+
+    /// Appends an in-order packet's payload if there is room; otherwise drops it.
+    /// Chokes the peer once the application is a receive buffer behind. Packets
+    /// ahead of a gap stay within the limit; the next in-order packet may use a
+    /// reserve of one maximum payload above it, so a full reordering buffer never
+    /// blocks the packet that drains it. In all, held bytes stay within twice the
+    /// receive buffer plus one maximum payload.
     fn accept_in_order(&mut self, now: Instant, payload: Vec<u8>, close: bool) -> bool {
         if !payload.is_empty()
-            && self.held() + payload.len() > self.cfg.receive_buffer + self.max_payload()
+            && self.held() + payload.len() > self.hold_limit() + self.max_payload()
         {
             self.dropped += 1;
             self.choking_peer = true;
@@ -660,11 +692,17 @@ impl Connection {
             return false;
         }
         self.deliver(now, payload, close);
+        if self.recv_buf.len() > self.cfg.receive_buffer && !self.choking_peer {
+            self.choking_peer = true;
+            self.ack_now = true;
+        }
         true
     }
 
-    fn deliver(&mut self, _now: Instant, payload: Vec<u8>, close: bool) {
+    fn deliver(&mut self, now: Instant, payload: Vec<u8>, close: bool) {
         let was_empty = self.recv_buf.is_empty();
+        self.last_progress = now;
+        self.ack_path_stalls = 0;
         self.recv_buf.extend(payload);
         self.recv_next = self.recv_next.saturating_add(1);
         if close && !self.remote_closed {
@@ -674,6 +712,33 @@ impl Connection {
             self.events.push(Event::Readable(self.id()));
         } else if was_empty && !self.recv_buf.is_empty() {
             self.events.push(Event::Readable(self.id()));
+        }
+    }
+
+    /// A packet we already hold came again. Now and then that is a resend that
+    /// crossed our ACK; when it goes on with nothing new arriving, the peer's
+    /// retransmission timer keeps firing because our ACKs are lost: the tunnels
+    /// or the lease they take may be broken. i2pd then changes its own path but
+    /// cannot change ours, and resets the stream after six resends (about five
+    /// minutes with its backoff). Reported as [`Event::Stalled`], like a stall
+    /// of what we send, so that the layer below picks another path.
+    fn on_duplicate(&mut self, now: Instant) {
+        self.duplicates_received += 1;
+        let quiet = self
+            .rtt
+            .srtt()
+            .map_or(ACK_PATH_QUIET, |s| (2 * s).max(ACK_PATH_QUIET));
+        let since = self
+            .ack_path_stalled_at
+            .map_or(self.last_progress, |at| at.max(self.last_progress));
+        if self.established && now >= since + quiet {
+            self.ack_path_stalls += 1;
+            self.ack_path_stalled_at = Some(now);
+            self.events.push(Event::Stalled {
+                id: self.id(),
+                remote: self.remote_hash,
+                timeouts: self.ack_path_stalls,
+            });
         }
     }
 

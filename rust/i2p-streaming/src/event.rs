@@ -64,15 +64,17 @@ pub enum Event {
         /// Why.
         reason: CloseReason,
     },
-    /// A retransmission timeout fired: what we sent went unacknowledged for a whole
-    /// RTO (streaming.rst, "Retransmissions"). The route may be broken: the layer
-    /// below may want to fetch the peer's LeaseSet again or send ours along.
+    /// The route to the peer looks broken: a retransmission timeout fired (what we
+    /// sent went unacknowledged for a whole RTO, streaming.rst "Retransmissions"),
+    /// or the peer keeps resending what we hold and nothing new comes (our ACKs do
+    /// not reach it). The layer below may want to pick another path, fetch the
+    /// peer's LeaseSet again or send ours along.
     Stalled {
         /// The stream.
         id: StreamId,
         /// The peer.
         remote: Hash,
-        /// Timeouts in a row, this one included.
+        /// Stalls in a row, this one included.
         timeouts: u32,
     },
     /// The answer to one of our pings.

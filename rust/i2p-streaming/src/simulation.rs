@@ -10,6 +10,7 @@ use i2p_wire::identity::Destination;
 use i2p_wire::Hash;
 
 use crate::config::{ManagerConfig, StreamConfig};
+use crate::connection::StreamStats;
 use crate::event::{CloseReason, Event, Ports, StreamError, StreamId};
 use crate::flags::Flags;
 use crate::manager::StreamManager;
@@ -85,6 +86,8 @@ pub(crate) struct Pair {
     pub(crate) link: LinkParams,
     /// Set to false to cut the link (everything is dropped).
     pub(crate) up: bool,
+    /// Set `mute[i]` to drop everything side `i` sends (a one-way cut).
+    pub(crate) mute: [bool; 2],
     /// Whether deliveries name the sender (`from`), as a layer below that knows
     /// the remote destination would.
     pub(crate) name_sender: bool,
@@ -116,6 +119,7 @@ impl Pair {
             dest: [da, db],
             link,
             up: true,
+            mute: [false; 2],
             name_sender: true,
             rng: Rng::new(seed),
             queue: BinaryHeap::new(),
@@ -138,7 +142,7 @@ impl Pair {
             1
         };
         for _ in 0..copies {
-            if !self.up || self.rng.unit() < self.link.loss {
+            if !self.up || self.mute[from] || self.rng.unit() < self.link.loss {
                 if std::env::var("SIM_TRACE").is_ok() {
                     eprintln!("{:?} LOST from {from}", self.now);
                 }
@@ -354,7 +358,7 @@ fn transfer_pair(mut pair: Pair, seed: u64, len: usize) -> Pair {
         "seed {seed}: both close normally; t={:?}",
         pair.now.duration_since(start)
     );
-    let bound = StreamConfig::default().receive_buffer + 4096;
+    let bound = 2 * StreamConfig::default().receive_buffer + 4096;
     assert!(max_buffered[0] <= bound && max_buffered[1] <= bound);
     pair
 }
@@ -602,6 +606,82 @@ fn a_changed_route_resends_stalled_packets_at_once() {
     assert_eq!(pair.side[0].resend_stalled(None), 0);
 }
 
+/// The stalls side `i` reported for stream `id`.
+fn stalls_of(pair: &Pair, i: usize, id: StreamId) -> Vec<u32> {
+    pair.events[i]
+        .iter()
+        .filter_map(|e| match e {
+            Event::Stalled {
+                id: x,
+                remote,
+                timeouts,
+            } if *x == id && *remote == pair.hash(1 - i) => Some(*timeouts),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn lost_acks_make_the_receiver_report_a_stall() {
+    let mut pair = Pair::new(21, LinkParams::perfect(), ManagerConfig::default());
+    let (a, b) = pair.connect();
+    let data = pattern(5, 1_000_000);
+    let mut written = 0;
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 8192];
+    let mut pump = |p: &mut Pair| {
+        if written < data.len() {
+            written += p.side[0].write(a, &data[written..]).unwrap();
+        }
+        while let Ok(n @ 1..) = p.side[1].read(b, &mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+        got.len() == data.len()
+    };
+    run_until(&mut pair, Duration::from_millis(500), |p| {
+        pump(p);
+        false
+    });
+    // Bob's ACKs are lost from now on: Alice resends what Bob already has.
+    pair.mute[1] = true;
+    run_until(&mut pair, Duration::from_secs(10), |p| {
+        pump(p);
+        false
+    });
+    let bob_stalls = stalls_of(&pair, 1, b);
+    assert!(
+        bob_stalls.len() >= 2 && bob_stalls.starts_with(&[1, 2]),
+        "Bob reports the stall of his ACK path, counted: {bob_stalls:?}"
+    );
+    // The ACKs get through again: the data goes on, and Bob reports no more (but
+    // for the first resend after the cut, which he cannot tell from the others).
+    pair.mute[1] = false;
+    let n = stalls_of(&pair, 1, b).len();
+    assert!(run_until(&mut pair, Duration::from_secs(120), &mut pump));
+    assert!(got == data);
+    run_until(&mut pair, Duration::from_secs(10), |_| false);
+    assert!(stalls_of(&pair, 1, b).len() <= n + 1);
+}
+
+#[test]
+fn duplicates_while_data_flows_are_no_stall() {
+    let mut link = LinkParams::perfect();
+    link.duplicate = 0.2;
+    let pair = transfer(22, link, TWO_MB);
+    assert!(
+        pair.delivered > (pair.sent[0] + pair.sent[1]) * 11 / 10,
+        "the link duplicated packets"
+    );
+    for i in 0..2 {
+        assert!(
+            !pair.events[i]
+                .iter()
+                .any(|e| matches!(e, Event::Stalled { .. })),
+            "side {i}: no stall while data flows"
+        );
+    }
+}
+
 #[test]
 fn connect_gives_up_after_max_resends_with_default_timeout() {
     let mut pair = Pair::new(5, LinkParams::perfect(), ManagerConfig::default());
@@ -733,7 +813,7 @@ fn receiver_that_does_not_read_chokes_sender_and_memory_stays_bounded() {
     let bs = pair.side[1].stream_stats(b).unwrap();
     assert!(bs.choking_peer, "{bs:?}");
     assert!(
-        bs.recv_buffered + bs.out_of_order_bytes <= 20_000 + 4096,
+        bs.recv_buffered + bs.out_of_order_bytes <= 2 * 20_000 + 4096,
         "{bs:?}"
     );
     let asx = pair.side[0].stream_stats(a).unwrap();
@@ -826,32 +906,90 @@ fn keepalive_after_inactivity_and_idle_timeout() {
 
 // ----- Hostile input -----
 
+/// Hands Bob (stream `b`) a data packet of Alice's stream `a` with sequence number
+/// `seq` and 1730 bytes of `fill`, outside the link; drains his output (the ACKs
+/// would go to Alice) and returns his stream's stats.
+fn feed_bob(pair: &mut Pair, (a, b): (StreamId, StreamId), seq: u32, fill: u8) -> StreamStats {
+    let p = Packet {
+        send_stream_id: b.0,
+        receive_stream_id: a.0,
+        sequence_num: seq,
+        ack_through: 0,
+        flags: Flags::NO_ACK,
+        payload: vec![fill; 1730],
+        ..Packet::default()
+    };
+    let alice = pair.hash(0);
+    pair.side[1].handle_packet(pair.now, Some(&alice), ports(), &p.to_bytes().unwrap());
+    while pair.side[1].poll_transmit(pair.now).is_some() {}
+    pair.side[1].stream_stats(b).unwrap()
+}
+
 #[test]
 fn out_of_order_flood_stays_within_bounds() {
     let mut pair = Pair::new(14, LinkParams::perfect(), ManagerConfig::default());
-    let (a, b) = pair.connect();
-    let alice = pair.hash(0);
+    let ids = pair.connect();
     let cap = StreamConfig::default().receive_buffer;
     for seq in 2..100_000u32 {
-        let p = Packet {
-            send_stream_id: b.0,
-            receive_stream_id: a.0,
-            sequence_num: seq,
-            ack_through: 0,
-            flags: Flags::NO_ACK,
-            payload: vec![0u8; 1730],
-            ..Packet::default()
-        };
-        pair.side[1].handle_packet(pair.now, Some(&alice), ports(), &p.to_bytes().unwrap());
-        // Drain Bob's output (the ACKs go to Alice, on the link).
-        while pair.side[1].poll_transmit(pair.now).is_some() {}
+        feed_bob(&mut pair, ids, seq, 0);
     }
+    let b = ids.1;
     let s = pair.side[1].stream_stats(b).unwrap();
     assert!(s.out_of_order_bytes <= cap, "{s:?}");
     assert!(s.out_of_order_packets < 256, "{s:?}");
     assert!(s.dropped > 99_000);
     assert_eq!(s.recv_buffered, 0, "nothing in order");
     assert!(pair.side[1].event_queue_len() < 10);
+}
+
+/// i2pd after a loss: it sends on past the gap (ignoring our choke) until its
+/// timer resends the missing packet, then goes on at once. What was held ahead of
+/// the gap becomes in-order data all at once; the packets that follow must still
+/// find room while the application reads it.
+#[test]
+fn a_filled_gap_leaves_room_for_the_packets_behind_it() {
+    let mut pair = Pair::new(23, LinkParams::perfect(), ManagerConfig::default());
+    let ids = pair.connect();
+    let b = ids.1;
+    let cap = StreamConfig::default().receive_buffer;
+    let feed = |pair: &mut Pair, seq: u32| feed_bob(pair, ids, seq, seq as u8);
+    // Packet 1 is lost; 2.. fill the reordering buffer (at most 255 packets).
+    let ahead = u32::try_from(cap / 1730).unwrap().min(255);
+    for seq in 2..2 + ahead {
+        feed(&mut pair, seq);
+    }
+    let s = feed(&mut pair, 1);
+    assert_eq!(s.out_of_order_packets, 0, "{s:?}");
+    assert_eq!(s.dropped, 0, "{s:?}");
+    assert!(s.recv_buffered > cap - 4 * 1730, "{s:?}");
+    // The packets behind the gap keep coming, the application has not read yet.
+    let mut seq = 2 + ahead;
+    for _ in 0..ahead / 2 {
+        let s = feed(&mut pair, seq);
+        assert_eq!(s.dropped, 0, "packet {seq}: {s:?}");
+        seq += 1;
+    }
+    let s = pair.side[1].stream_stats(b).unwrap();
+    assert!(s.choking_peer, "the application is a buffer behind: {s:?}");
+    // Still bounded: at twice the buffer, packets are dropped.
+    let mut s = feed(&mut pair, seq);
+    for _ in 0..ahead {
+        seq += 1;
+        s = feed(&mut pair, seq);
+    }
+    assert!(s.dropped > 0, "{s:?}");
+    assert!(
+        s.recv_buffered + s.out_of_order_bytes <= 2 * cap + 4096,
+        "{s:?}"
+    );
+    // Reading everything brings the bytes in order.
+    let mut buf = vec![0u8; 1730];
+    let mut next = 1u32;
+    while let Ok(n @ 1..) = pair.side[1].read(b, &mut buf) {
+        assert!(buf[..n].iter().all(|x| *x == next as u8), "packet {next}");
+        next += 1;
+    }
+    assert!(next > 2 + ahead + ahead / 2, "got through packet {next}");
 }
 
 #[test]

@@ -79,11 +79,25 @@ pub(crate) struct DestRuntime {
 /// makes its RTT jitter; i2pd's sender resends at 1.5 times its mean RTT, so jitter
 /// costs resends and a halved window. A path is kept until one of its ends goes
 /// (the tunnel expires or fails a test, the lease nears its end) or a stream over
-/// it stalls.
+/// it stalls; the next path then avoids the ends of the one that stalled where
+/// there is a choice.
 #[derive(Debug, Default, Clone, Copy)]
 struct RemotePath {
     outbound: Option<i2p_tunnel::pool::PoolTunnelId>,
     lease: Option<(Hash, u32)>,
+    avoid_outbound: Option<i2p_tunnel::pool::PoolTunnelId>,
+    avoid_lease: Option<(Hash, u32)>,
+}
+
+impl RemotePath {
+    /// A new path to be chosen, away from this one.
+    fn stalled(self) -> Self {
+        Self {
+            avoid_outbound: self.outbound.or(self.avoid_outbound),
+            avoid_lease: self.lease.or(self.avoid_lease),
+            ..Self::default()
+        }
+    }
 }
 
 /// Most remote paths kept per destination.
@@ -542,19 +556,22 @@ impl Core {
         }
     }
 
-    /// A stream to `remote` went a whole RTO without an acknowledgment: one of our
-    /// tunnels or the leases we use may lead through a hop that died, or the remote
-    /// may hold our old LeaseSet. Our tunnels are tested at once (those that fail
+    /// A stream to `remote` stalled: it went a whole RTO without an acknowledgment,
+    /// or the remote keeps resending what we ACKed. One of our tunnels or the lease
+    /// we use may lead through a hop that died, or the remote may hold our old
+    /// LeaseSet. Our tunnels are tested at once (those that fail
     /// are no longer used or published), our LeaseSet goes with the next message
     /// again, and the remote's is fetched anew from the floodfills (at most every
     /// [`LEASESET_REFRESH`](super::dest::LEASESET_REFRESH)); a newer one replaces
     /// the cached copy, which would otherwise be used until it expires (up to ten
     /// minutes) though the remote may have published new tunnels since. The path to
-    /// the remote is chosen again.
+    /// the remote is chosen again, through another tunnel and lease if we have one.
     fn route_stalled(&mut self, id: u32, remote: Hash) {
         if let Some(rt) = self.dests.runtime.get_mut(&id) {
             rt.leaseset_sent.remove(&remote);
-            rt.paths.remove(&remote);
+            if let Some(path) = rt.paths.get_mut(&remote) {
+                *path = path.stalled();
+            }
         }
         self.tunnels
             .test_soon(PoolKey::Client(id), Instant::now().into_std());
@@ -736,11 +753,17 @@ impl Core {
             .iter()
             .find(|l| path.lease == Some((l.tunnel_gw, l.tunnel_id)))
             .copied();
-        let n = u64::try_from(leases.len()).unwrap_or(0);
         let Some(lease) = pinned.or_else(|| {
+            let others: Vec<_> = leases
+                .iter()
+                .filter(|l| path.avoid_lease != Some((l.tunnel_gw, l.tunnel_id)))
+                .copied()
+                .collect();
+            let from = if others.is_empty() { &leases } else { &others };
+            let n = u64::try_from(from.len()).unwrap_or(0);
             (n > 0)
                 .then(|| usize::try_from(i2p_crypto::random_below(n)).unwrap_or(0))
-                .and_then(|i| leases.get(i))
+                .and_then(|i| from.get(i))
                 .copied()
         }) else {
             debug!(target: "gousse::streams", %remote, "remote LeaseSet has no live lease");
@@ -799,6 +822,7 @@ impl Core {
         if !self.tunnels.send_out_of_pinned(
             PoolKey::Client(id),
             &mut path.outbound,
+            path.avoid_outbound,
             Delivery::Tunnel {
                 tunnel_id: lease.tunnel_id,
                 gateway: lease.tunnel_gw,
