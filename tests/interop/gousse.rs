@@ -129,6 +129,7 @@ impl Gousse {
             "transit_dropped",
             "tunnel_messages_dropped",
             "peer_messages_dropped",
+            "destination_garlic_undecryptable",
             "tunnel_tests_ok",
             "tunnel_tests_failed",
         ]

@@ -1071,6 +1071,10 @@ impl Core {
                 self.tunnels.dropped_build_requests();
             st.tunnel_messages_dropped = self.tunnels.counters.bad_tunnel_messages;
             st.peer_messages_dropped = self.counters.messages_dropped.load(Ordering::Relaxed);
+            st.destination_garlic_undecryptable = self
+                .counters
+                .destination_garlic_undecryptable
+                .load(Ordering::Relaxed);
             st.reassembly_bytes = self.tunnels.reassembly_bytes();
             let c = self.tunnels.counters;
             st.transit_bytes = c.transit_bytes;

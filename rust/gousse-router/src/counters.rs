@@ -14,4 +14,6 @@ pub(crate) struct Counters {
     pub(crate) messages_dropped: AtomicU64,
     /// Peer messages that failed to parse or verify.
     pub(crate) bad_messages: AtomicU64,
+    /// Of those, garlic messages to a local destination that it could not decrypt.
+    pub(crate) destination_garlic_undecryptable: AtomicU64,
 }

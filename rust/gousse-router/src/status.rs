@@ -97,6 +97,9 @@ pub struct Status {
     /// could not take them.
     #[serde(default)]
     pub peer_messages_dropped: u64,
+    /// Garlic messages to our destinations that they could not decrypt, since start.
+    #[serde(default)]
+    pub destination_garlic_undecryptable: u64,
     /// Bytes held in tunnel message reassembly now (bounded per tunnel).
     pub reassembly_bytes: usize,
     /// Whether netDb lookups and stores go through our tunnels now (else directly).

@@ -126,6 +126,12 @@ pub struct StreamStats {
     pub retransmissions: u64,
     /// Received packets dropped (out of window, over a bound, bad signature).
     pub dropped: u64,
+    /// Of those, packets too far ahead ([`RECEIVE_WINDOW`] past the next expected).
+    pub dropped_beyond_window: u64,
+    /// Of those, packets ahead of a gap for which we had no room.
+    pub dropped_ahead_no_room: u64,
+    /// Of those, in-order packets for which we had no room.
+    pub dropped_in_order_no_room: u64,
     /// Sequence-numbered packets received (not plain ACKs), duplicates included.
     pub packets_received: u64,
     /// Of those, packets already received: the peer resent them (a loss, or our
@@ -210,6 +216,9 @@ pub(crate) struct Connection {
 
     retransmissions: u64,
     dropped: u64,
+    dropped_beyond_window: u64,
+    dropped_ahead_no_room: u64,
+    dropped_in_order_no_room: u64,
     packets_received: u64,
     duplicates_received: u64,
     acks_sent: u64,
@@ -317,6 +326,9 @@ impl Connection {
             last_sent: now,
             retransmissions: 0,
             dropped: 0,
+            dropped_beyond_window: 0,
+            dropped_ahead_no_room: 0,
+            dropped_in_order_no_room: 0,
             packets_received: 0,
             duplicates_received: 0,
             acks_sent: 0,
@@ -409,6 +421,9 @@ impl Connection {
             mtu: u16::try_from(self.send_mtu()).unwrap_or(u16::MAX),
             retransmissions: self.retransmissions,
             dropped: self.dropped,
+            dropped_beyond_window: self.dropped_beyond_window,
+            dropped_ahead_no_room: self.dropped_ahead_no_room,
+            dropped_in_order_no_room: self.dropped_in_order_no_room,
             packets_received: self.packets_received,
             duplicates_received: self.duplicates_received,
             acks_sent: self.acks_sent,
@@ -611,6 +626,9 @@ impl Connection {
         }
         if seq - self.recv_next >= RECEIVE_WINDOW || p.payload.len() > self.max_payload() {
             self.dropped += 1;
+            if seq - self.recv_next >= RECEIVE_WINDOW {
+                self.dropped_beyond_window += 1;
+            }
             return;
         }
         let close = flags.contains(Flags::CLOSE);
@@ -627,6 +645,7 @@ impl Connection {
                     || self.held() + p.payload.len() > self.hold_limit()
                 {
                     self.dropped += 1;
+                    self.dropped_ahead_no_room += 1;
                     self.ack_now = true;
                     return;
                 }
@@ -687,6 +706,7 @@ impl Connection {
             && self.held() + payload.len() > self.hold_limit() + self.max_payload()
         {
             self.dropped += 1;
+            self.dropped_in_order_no_room += 1;
             self.choking_peer = true;
             self.ack_now = true;
             return false;

@@ -938,6 +938,11 @@ fn out_of_order_flood_stays_within_bounds() {
     assert!(s.out_of_order_bytes <= cap, "{s:?}");
     assert!(s.out_of_order_packets < 256, "{s:?}");
     assert!(s.dropped > 99_000);
+    assert_eq!(
+        s.dropped,
+        s.dropped_beyond_window + s.dropped_ahead_no_room,
+        "{s:?}"
+    );
     assert_eq!(s.recv_buffered, 0, "nothing in order");
     assert!(pair.side[1].event_queue_len() < 10);
 }
@@ -977,7 +982,9 @@ fn a_filled_gap_leaves_room_for_the_packets_behind_it() {
         seq += 1;
         s = feed(&mut pair, seq);
     }
-    assert!(s.dropped > 0, "{s:?}");
+    // The first packet without room was in order; those after it were ahead of it.
+    assert_eq!(s.dropped_in_order_no_room, 1, "{s:?}");
+    assert_eq!(s.dropped, 1 + s.dropped_ahead_no_room, "{s:?}");
     assert!(
         s.recv_buffered + s.out_of_order_bytes <= 2 * cap + 4096,
         "{s:?}"

@@ -215,6 +215,9 @@ impl Core {
                 self.counters
                     .bad_messages
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.counters
+                    .destination_garlic_undecryptable
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 debug!(target: "gousse::garlic", dest = id, "undecryptable destination garlic: {e}");
                 return;
             }
@@ -399,11 +402,10 @@ impl Core {
         // Received data, as far as the application has room.
         let mut buf = vec![0u8; 16 * 1024];
         loop {
-            let room = shared.receive_room().min(buf.len());
+            let room = shared.receive_room_or_wait().min(buf.len());
             if room == 0 {
                 // The application's buffer is full; whatever the streaming layer still
                 // holds comes when the application has read (it notifies us).
-                shared.set_more_waiting(true);
                 break;
             }
             match rt.streams.read(sid, &mut buf[..room]) {
@@ -516,6 +518,9 @@ impl Core {
                             debug!(target: "gousse::streams", dest = id, ?sid, ?reason,
                                 received = s.packets_received, duplicates = s.duplicates_received,
                                 acks = s.acks_sent, resent = s.retransmissions, dropped = s.dropped,
+                                beyond_window = s.dropped_beyond_window,
+                                ahead_no_room = s.dropped_ahead_no_room,
+                                in_order_no_room = s.dropped_in_order_no_room,
                                 srtt = ?s.srtt,
                                 "stream closed");
                         } else {

@@ -606,12 +606,16 @@ impl Session {
         nsr: bool,
     ) {
         ctx.tags.remove(tag, ctx.sid);
-        let (min, max) = (ctx.cfg.min_lookahead, ctx.cfg.max_lookahead);
+        let (min, max, behind) = (
+            ctx.cfg.min_lookahead,
+            ctx.cfg.max_lookahead,
+            ctx.cfg.keep_behind,
+        );
         let Some(e) = self.recv.get_mut(&local) else {
             return;
         };
         e.set.consume(index);
-        // Look-ahead: i2pd grows the window as 24 + N/4, up to 320.
+        // Look-ahead: as i2pd, min + N/4 up to max (see `RatchetConfig`).
         let want = if nsr {
             u32::from(ctx.cfg.nsr_tags)
         } else {
@@ -621,8 +625,8 @@ impl Session {
         };
         let target = (u32::from(index) + 1 + want).min(TagRatchet::MAX_TAGS);
         let more = target.saturating_sub(e.set.generated());
-        let dropped = if index > max {
-            e.set.trim_behind(index - max)
+        let dropped = if index > behind {
+            e.set.trim_behind(index - behind)
         } else {
             Vec::new()
         };
