@@ -1257,42 +1257,49 @@ mod test {
         assert!(matches!(&out[..], [Out::Local(msg)] if msg.msg_id == 9));
     }
 
+    /// Sends a small message out of the exploratory pool by `pin` (avoiding
+    /// `avoid`); returns whether it went.
+    fn send_pinned(
+        t: &mut Tunnels,
+        pin: &mut Option<PoolTunnelId>,
+        avoid: Option<PoolTunnelId>,
+        out: &mut Vec<Out>,
+    ) -> bool {
+        let m = I2npMessage::new(MessageType::DATA, 9, 0, vec![1, 2, 3]);
+        let to = Delivery::Router(Hash([2; 32]));
+        t.send_out_of_pinned(PoolKey::Exploratory, pin, avoid, to, &m, out)
+    }
+
     #[test]
     fn a_pinned_outbound_tunnel_is_kept_until_it_goes() {
         let mut t = zero_hop_tunnels();
-        let pool = PoolKey::Exploratory;
-        let m = I2npMessage::new(MessageType::DATA, 9, 0, vec![1, 2, 3]);
-        let to = || Delivery::Router(Hash([2; 32]));
         let mut pin = None;
         let mut out = Vec::new();
-        assert!(t.send_out_of_pinned(pool, &mut pin, None, to(), &m, &mut out));
+        assert!(send_pinned(&mut t, &mut pin, None, &mut out));
         let first = pin.expect("a tunnel was chosen and pinned");
         for _ in 0..20 {
-            assert!(t.send_out_of_pinned(pool, &mut pin, None, to(), &m, &mut out));
+            assert!(send_pinned(&mut t, &mut pin, None, &mut out));
             assert_eq!(pin, Some(first));
         }
         assert_eq!(out.len(), 21);
         // The tunnel goes: another one is chosen and pinned.
-        if let Some(p) = t.pools.get_mut(&pool) {
+        if let Some(p) = t.pools.get_mut(&PoolKey::Exploratory) {
             p.handle_tunnel_failed(Instant::now(), first);
         }
-        assert!(t.send_out_of_pinned(pool, &mut pin, None, to(), &m, &mut out));
+        assert!(send_pinned(&mut t, &mut pin, None, &mut out));
         assert!(pin.is_some_and(|id| id != first));
     }
 
     #[test]
     fn a_new_pin_avoids_the_tunnel_of_a_stalled_path() {
         let mut t = zero_hop_tunnels();
-        let pool = PoolKey::Exploratory;
-        let m = I2npMessage::new(MessageType::DATA, 9, 0, vec![1, 2, 3]);
-        let to = || Delivery::Router(Hash([2; 32]));
         let mut out = Vec::new();
         let mut first = None;
-        assert!(t.send_out_of_pinned(pool, &mut first, None, to(), &m, &mut out));
+        assert!(send_pinned(&mut t, &mut first, None, &mut out));
         let stalled = first.expect("pinned");
         for _ in 0..20 {
             let mut pin = None;
-            assert!(t.send_out_of_pinned(pool, &mut pin, Some(stalled), to(), &m, &mut out));
+            assert!(send_pinned(&mut t, &mut pin, Some(stalled), &mut out));
             assert!(pin.is_some_and(|id| id != stalled), "another tunnel");
         }
     }

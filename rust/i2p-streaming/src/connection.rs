@@ -624,11 +624,13 @@ impl Connection {
             self.ack_now = true;
             return;
         }
-        if seq - self.recv_next >= RECEIVE_WINDOW || p.payload.len() > self.max_payload() {
+        if seq - self.recv_next >= RECEIVE_WINDOW {
             self.dropped += 1;
-            if seq - self.recv_next >= RECEIVE_WINDOW {
-                self.dropped_beyond_window += 1;
-            }
+            self.dropped_beyond_window += 1;
+            return;
+        }
+        if p.payload.len() > self.max_payload() {
+            self.dropped += 1;
             return;
         }
         let close = flags.contains(Flags::CLOSE);
@@ -657,8 +659,7 @@ impl Connection {
                         close,
                     },
                 );
-                self.last_progress = now;
-                self.ack_path_stalls = 0;
+                self.progressed(now);
             } else {
                 self.on_duplicate(now);
             }
@@ -721,8 +722,7 @@ impl Connection {
 
     fn deliver(&mut self, now: Instant, payload: Vec<u8>, close: bool) {
         let was_empty = self.recv_buf.is_empty();
-        self.last_progress = now;
-        self.ack_path_stalls = 0;
+        self.progressed(now);
         self.recv_buf.extend(payload);
         self.recv_next = self.recv_next.saturating_add(1);
         if close && !self.remote_closed {
@@ -733,6 +733,12 @@ impl Connection {
         } else if was_empty && !self.recv_buf.is_empty() {
             self.events.push(Event::Readable(self.id()));
         }
+    }
+
+    /// A packet brought something new: the path our ACKs take works.
+    fn progressed(&mut self, now: Instant) {
+        self.last_progress = now;
+        self.ack_path_stalls = 0;
     }
 
     /// A packet we already hold came again. Now and then that is a resend that
